@@ -1,0 +1,26 @@
+"""Test-wide guards: no inherited credentials or endpoints, and hypothesis tuned for a noisy CI box."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+from hypothesis import HealthCheck, settings
+
+settings.register_profile(
+    "ci",
+    deadline=None,  # shared 2-core machines: time limits per example would make tests flaky
+    max_examples=int(os.environ.get("CRM_SYNC_HYPOTHESIS_EXAMPLES", "150")),
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+settings.load_profile("ci")
+
+_ENV_PREFIXES = ("CRM_SYNC_", "HUBSPOT_", "SALESFORCE_")
+
+
+@pytest.fixture(autouse=True)
+def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every test starts without credentials or endpoint overrides from the developer's shell."""
+    for name in list(os.environ):
+        if name.startswith(_ENV_PREFIXES) and name != "CRM_SYNC_HYPOTHESIS_EXAMPLES":
+            monkeypatch.delenv(name, raising=False)

@@ -3,6 +3,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
+PY_SRC := crm_sync tests $(wildcard bench examples)
 
 .PHONY: demo test lint typecheck unit bench clean
 
@@ -16,8 +17,8 @@ demo: $(STAMP)
 	$(BIN)/crm-sync demo
 
 lint: $(STAMP)
-	$(BIN)/ruff check crm_sync tests bench
-	$(BIN)/ruff format --check crm_sync tests bench
+	$(BIN)/ruff check $(PY_SRC)
+	$(BIN)/ruff format --check $(PY_SRC)
 
 typecheck: $(STAMP)
 	$(BIN)/mypy crm_sync

@@ -21,7 +21,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal, Protocol, runtime_checkable
 
-from crm_sync.model import Activity, Company, Contact
+from crm_sync.model import Activity, Company, Contact, PurchasePotential
 
 __all__ = [
     "CrmAdapter",
@@ -77,13 +77,15 @@ class PullPage:
     ``current`` holds the CRM's present values of the mapped (written) properties per record id,
     so the engine diffs against what the CRM holds rather than what it last pushed. ``deleted``
     lists records archived or deleted in the CRM. ``cursor`` is the position of the last item.
+    ``potentials`` (purchase potential rows) travel with company pages.
     """
 
     stream: Stream
     cursor: Cursor | None
     companies: tuple[Company, ...] = ()
     contacts: tuple[Contact, ...] = ()
-    activities: tuple[tuple[Activity, dt.datetime], ...] = ()
+    activities: tuple[Activity, ...] = ()
+    potentials: tuple[PurchasePotential, ...] = ()
     current: Mapping[str, Mapping[str, str | None]] = field(default_factory=dict)
     deleted: tuple[str, ...] = ()
 

@@ -129,3 +129,14 @@ def test_provisioning_plan_diffs_remote():
         ("create", "crm_tags", ()),
         ("add_options", "crm_tier", ("b",)),
     ]
+
+
+def test_shipped_mappings_cover_every_default_model_output():
+    """Both shipped mappings map every output of mappings/model.yaml with an option per value."""
+    from crm_sync.rules.load import load_model
+
+    model = load_model(ROOT / "mappings" / "model.yaml")
+    names = {o.name for o in model.outputs()}
+    for crm in ("hubspot", "salesforce"):
+        mapping = load_mapping_file(ROOT / "mappings" / f"{crm}.yaml", model)
+        assert {t.output for t in mapping.targets()} == names

@@ -192,7 +192,7 @@ class _Run:
             chain.otherwise(otherwise).alias("__value"), matches.alias("__n")
         )
         self._rule_stats(node.name, [r.id for r in node.rules], conds)
-        multi = conds.filter(pl.col("__n") >= 2)["id"]
+        multi = conds.filter(pl.col("__n") >= 2)["id"].sort()
         self.set_stats[node.name] = SetStats(
             node.name,
             plan.entity,
@@ -257,7 +257,7 @@ class _Run:
             for i, n in fired.value_counts().iter_rows():
                 fired_total[int(i)] += int(n)
             conds = conds.with_columns(step["v"].alias("__stage"))
-        pending = conds.filter(conds.select(which_expr.is_not_null()).to_series())["id"]
+        pending = conds.filter(conds.select(which_expr.is_not_null()).to_series())["id"].sort()
         for i, t in enumerate(node.transitions):
             col = conds[f"__r{i}"]
             self.rule_stats.append(

@@ -81,16 +81,27 @@ def metric_fill(spec: MetricSpec) -> Any:
 
 def _activities(dataset: Dataset, as_of: dt.date) -> pl.DataFrame:
     """Activities up to as_of with a ``day`` column and the company key rolled up from contacts."""
-    acts = dataset.activities.with_columns(pl.col("occurred_at").dt.date().alias("day")).filter(
-        pl.col("day") <= as_of
+    acts = (
+        dataset.activities.with_row_index("__row")
+        .with_columns(pl.col("occurred_at").dt.date().alias("day"))
+        .filter(pl.col("day") <= as_of)
     )
     owner = dataset.contacts.select(
         pl.col("id").alias("contact_id"), pl.col("company_id").alias("__contact_company")
     ).unique(subset="contact_id", keep="first")
-    acts = acts.join(owner, on="contact_id", how="left")
+    acts = acts.join(owner, on="contact_id", how="left").sort("__row")
     return acts.with_columns(
         pl.coalesce("company_id", "__contact_company").alias("__company_rollup")
     )
+
+
+def _seq_sum(values: pl.Expr) -> pl.Expr:
+    """Sum in activity order, one addition at a time, exactly like the reference loop.
+
+    ``Expr.sum`` may add in a different order (pairwise/SIMD), which changes the last bit of a
+    float total and could flip a threshold comparison between the two evaluators.
+    """
+    return values.cast(pl.Float64).fill_null(0.0).cum_sum().last().fill_null(0.0)
 
 
 def _agg(spec: MetricSpec, as_of: dt.date) -> pl.Expr:
@@ -99,10 +110,11 @@ def _agg(spec: MetricSpec, as_of: dt.date) -> pl.Expr:
             return pl.len().cast(pl.Float64)
         case "sum":
             assert spec.of is not None
-            return pl.col(spec.of).sum().cast(pl.Float64)
+            return _seq_sum(pl.col(spec.of))
         case "avg":
             assert spec.of is not None
-            return pl.col(spec.of).mean().cast(pl.Float64)
+            present = pl.col(spec.of).drop_nulls()
+            return pl.when(present.len() > 0).then(_seq_sum(present) / present.len())
         case "exists":
             return pl.len() > 0
         case "min_date":
@@ -114,8 +126,8 @@ def _agg(spec: MetricSpec, as_of: dt.date) -> pl.Expr:
         case "ratio":
             assert spec.of is not None and spec.over is not None
             both = pl.col(spec.of).is_not_null() & pl.col(spec.over).is_not_null()
-            num = pl.col(spec.of).filter(both).sum()
-            den = pl.col(spec.over).filter(both).sum()
+            num = _seq_sum(pl.col(spec.of).filter(both))
+            den = _seq_sum(pl.col(spec.over).filter(both))
             return pl.when(den != 0).then(num / den).otherwise(None).cast(pl.Float64)
     msg = f"unsupported agg {spec.agg}"  # pragma: no cover
     raise AssertionError(msg)
@@ -151,8 +163,9 @@ def _potential_frame(dataset: Dataset, as_of: dt.date, family: str | None) -> pl
     )
     parts_v = (
         latest(parts, ["company_id", "product_family", "business_line"])
-        .group_by("company_id")
-        .agg(pl.col("annual_amount").sum().alias("parts"))
+        .sort(["company_id", "product_family", "business_line"], nulls_last=True)
+        .group_by("company_id", maintain_order=True)
+        .agg(_seq_sum(pl.col("annual_amount")).alias("parts"))
     )
     both = whole_v.join(parts_v, on="company_id", how="full", coalesce=True)
     return both.select("company_id", pl.coalesce("whole", "parts").cast(pl.Float64).alias("value"))
@@ -261,6 +274,14 @@ class ActivityIndex:
         return source.get(record_id, [])
 
 
+def _sum(values: Iterable[float | None]) -> float:
+    total = 0.0
+    for v in values:
+        if v is not None:
+            total += float(v)
+    return total
+
+
 def metric_reference(
     spec: MetricSpec, rows: Iterable[Mapping[str, Any]], as_of: dt.date, args: tuple[str, ...]
 ) -> Any:
@@ -287,10 +308,10 @@ def metric_reference(
         case "exists":
             return bool(kept)
         case "sum":
-            return float(sum(r[spec.of] for r in kept if r[spec.of] is not None))
+            return _sum(r[spec.of] for r in kept)
         case "avg":
             values = [r[spec.of] for r in kept if r[spec.of] is not None]
-            return sum(values) / len(values) if values else None
+            return _sum(values) / len(values) if values else None
         case "min_date":
             return min((r["day"] for r in kept), default=None)
         case "max_date":
@@ -301,8 +322,8 @@ def metric_reference(
         case "ratio":
             pairs = [(r[spec.of], r[spec.over]) for r in kept]
             pairs = [(a, b) for a, b in pairs if a is not None and b is not None]
-            den = sum(b for _, b in pairs)
-            return sum(a for a, _ in pairs) / den if pairs and den != 0 else None
+            den = _sum(b for _, b in pairs)
+            return _sum(a for a, _ in pairs) / den if pairs and den != 0 else None
     return None  # pragma: no cover
 
 
@@ -328,7 +349,7 @@ def potential_reference(rows: Iterable[Mapping[str, Any]], args: tuple[str, ...]
     if not parts:
         return None
     total = 0.0
-    for items in parts.values():
+    for _, items in sorted(parts.items(), key=lambda kv: [(k is None, k or "") for k in kv[0]]):
         value = latest(items)
         assert value is not None
         total += value

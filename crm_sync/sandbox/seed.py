@@ -426,8 +426,8 @@ class _Generator:
             revenue = 0.0
             size_factor = rng.random() * 0.2
             if index in rank_of:
-                revenue = 2_000_000.0 * rank_of[index] ** -0.85 * rng.lognormvariate(0, 0.3)
-                size_factor = min(1.0, (revenue / 2_000_000.0) ** 0.3)
+                revenue = 2_500_000.0 * rank_of[index] ** -0.95 * rng.lognormvariate(0, 0.3)
+                size_factor = min(1.0, (revenue / 2_500_000.0) ** 0.3)
             core = rng.choice(_NAME_CORE)
             name = f"{rng.choice(_NAME_PREFIX)}{core.lower() if rng.random() < 0.5 else ' ' + core} {rng.choice(_NAME_SUFFIX)}"
             stage: str | None = status if rng.random() < 0.7 else None

@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import unquote
 
 from crm_sync.sandbox.http import HttpError, Request, Response, Router
 from crm_sync.sandbox.hubspot.errors import (
@@ -221,7 +222,7 @@ def add_object_routes(router: Router, portal: Portal, attach: Attach) -> None:
             return Response.json(201, obj.to_json([*_defaults(obj), *clean]))
 
     def get_one(request: Request, type: str, id: str) -> Response:  # noqa: A002
-        object_type = _type(type)
+        object_type, id = _type(type), unquote(id)  # noqa: A001
         with portal.lock:
             obj = lookup(object_type, id, request.arg("idProperty"))
             if obj is None and (request.arg("archived") or "").lower() == "true":
@@ -231,7 +232,7 @@ def add_object_routes(router: Router, portal: Portal, attach: Attach) -> None:
             return Response.json(200, render(obj, request))
 
     def patch_one(request: Request, type: str, id: str) -> Response:  # noqa: A002
-        object_type = _type(type)
+        object_type, id = _type(type), unquote(id)  # noqa: A001
         body = _body(request)
         with portal.lock:
             obj = lookup(object_type, id, request.arg("idProperty"))
@@ -404,7 +405,8 @@ def add_object_routes(router: Router, portal: Portal, attach: Attach) -> None:
                 else:
                     target = obj
                     portal.write(target, clean)
-                out = target.to_json([*_defaults(target), *clean]) | {"new": new}
+                names = [*_defaults(target), *clean, *([id_property] if id_property else [])]
+                out = target.to_json(names) | {"new": new}
                 if item.get("objectWriteTraceId"):
                     out["objectWriteTraceId"] = item["objectWriteTraceId"]
                 results.append(out)

@@ -79,7 +79,7 @@ def _ts(rng: random.Random, days_back_max: int, days_back_min: int = 0) -> str:
 
 def build(seed: int = SEED) -> dict[str, Any]:
     """The whole data file as a dict (companies, contacts, potentials, activities)."""
-    rng = random.Random(seed)
+    rng = random.Random(seed)  # noqa: S311 - reproducible sample data, not security
     companies: list[dict[str, Any]] = []
     contacts: list[dict[str, Any]] = []
     potentials: list[dict[str, Any]] = []
@@ -264,7 +264,7 @@ def main() -> None:
     """Write examples/data.json next to this script."""
     out = Path(__file__).with_name("data.json")
     out.write_text(json.dumps(build(), indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
-    print(f"wrote {out}")  # noqa: T201
+    print(f"wrote {out}")
 
 
 if __name__ == "__main__":

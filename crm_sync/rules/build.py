@@ -181,9 +181,8 @@ class _Builder:
             ("lifecycles", self.spec.lifecycles),
         ):
             for name, s in sets.items():
-                if s.entity == entity and claim(name, (section, name)):
-                    if section == "tags":
-                        scope.tag_sets.add(name)
+                if s.entity == entity and claim(name, (section, name)) and section == "tags":
+                    scope.tag_sets.add(name)
         return scope, where
 
     # -- nodes --------------------------------------------------------------------------------
@@ -225,8 +224,8 @@ class _Builder:
         for name, lc in self.spec.lifecycles.items():
             if lc.entity == entity:
                 p = _Pending(name, "lifecycle", lc, ("lifecycles", name))
-                for i, t in enumerate(lc.transitions):
-                    self._add_expr(p, (*p.loc, "transitions", i, "when"), t.when)
+                for i, tr in enumerate(lc.transitions):
+                    self._add_expr(p, (*p.loc, "transitions", i, "when"), tr.when)
                 if lc.start_from:
                     p.deps.add(lc.start_from)
                 out.append(p)
@@ -300,6 +299,7 @@ class _Builder:
     def _rule(
         self,
         p: _Pending,
+        *,
         loc: tuple[str | int, ...],
         rid: str,
         label: str,
@@ -373,7 +373,7 @@ class _Builder:
                     (*p.loc, "rules", i, "id"), "placeholders in ids need for_each (tag sets only)"
                 )
                 ok = False
-            rule = self._rule(p, loc, r.id, r.label, r.description, scope)
+            rule = self._rule(p, loc=loc, rid=r.id, label=r.label, desc=r.description, scope=scope)
             ok = ok and rule is not None
             if rule is not None:
                 rules.append(rule)
@@ -435,7 +435,7 @@ class _Builder:
                     )
                     ok = False
                 seen.add(rid)
-                rule = self._rule(p, loc, rid, label, r.description, scope)
+                rule = self._rule(p, loc=loc, rid=rid, label=label, desc=r.description, scope=scope)
                 ok = ok and rule is not None
                 if rule is not None:
                     rules.append(rule)
@@ -495,7 +495,7 @@ class _Builder:
                     key=False,
                 )
                 ok = False
-            rule = self._rule(p, (*tloc, "when"), t.id, t.label, "", scope)
+            rule = self._rule(p, loc=(*tloc, "when"), rid=t.id, label=t.label, desc="", scope=scope)
             if rule is None:
                 ok = False
                 continue

@@ -181,10 +181,10 @@ def _lifecycle(
 ) -> dict[str, Any]:
     rules = [_rule(plan, t.rule, row, as_of) for t in node.transitions]
     results = [evaluate_expr(t.rule.expr, row, plan.scope, as_of=as_of) for t in node.transitions]
-    stage, path = run_lifecycle(node, row, results)
+    _stage, path = run_lifecycle(node, row, results)
     start = row.get(node.start_from) if node.start_from else None
     begin = str(start) if start is not None and str(start) in node.stages else node.initial
-    steps = []
+    steps: list[dict[str, Any]] = []
     current = begin
     for i in path:
         t = node.transitions[i]

@@ -1,4 +1,4 @@
-"""Lint: is the model doing its job on this data? (domain-model.md §3, §5.7)
+"""Lint: is the model doing its job on this data? (domain-model.md §3 and §5.7).
 
 A model can be valid and still useless: a rule hidden behind an earlier one, a tag every record
 carries, a catch-all holding most records, rules that are mostly *unknown* because a field is

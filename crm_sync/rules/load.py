@@ -31,7 +31,7 @@ def schema_problems(exc: ValidationError, doc: YamlDoc) -> list[FileProblem]:
     """Translate pydantic errors into file positions and admin-readable messages."""
     problems: list[FileProblem] = []
     for err in exc.errors():
-        loc = [p for p in err["loc"] if isinstance(p, str | int)]
+        loc: list[str | int] = list(err["loc"])
         kind = err["type"]
         where = ".".join(str(p) for p in loc) or "(top level)"
         if kind == "extra_forbidden":
@@ -72,7 +72,7 @@ def _prune(data: dict[str, Any], exc: ValidationError) -> tuple[dict[str, Any], 
             inner = section.get(loc[1])
             if isinstance(inner, dict):
                 inner = dict(inner)
-                inner.pop(loc[2], None)  # type: ignore[call-overload]
+                inner.pop(loc[2], None)
                 section[loc[1]] = inner
                 broken.add(str(loc[2]))
         else:

@@ -124,7 +124,8 @@ def _agg(spec: MetricSpec, as_of: dt.date) -> pl.Expr:
         case "days_since":
             return (pl.lit(as_of) - pl.col("day").max()).dt.total_days().cast(pl.Float64)
         case "ratio":
-            assert spec.of is not None and spec.over is not None
+            assert spec.of is not None
+            assert spec.over is not None
             both = pl.col(spec.of).is_not_null() & pl.col(spec.over).is_not_null()
             num = _seq_sum(pl.col(spec.of).filter(both))
             den = _seq_sum(pl.col(spec.over).filter(both))
@@ -188,7 +189,9 @@ def compute_metrics(
                     {"company_id": "id", "value": column}
                 )
             else:
-                frame = _vector_metric(spec, acts, plan.entity, as_of, args, column)
+                frame = _vector_metric(
+                    spec, acts=acts, entity=plan.entity, as_of=as_of, args=args, column=column
+                )
             out = out.join(frame, on="id", how="left")
             fill = metric_fill(spec)
             col = pl.col(column).cast(_dtype(spec))
@@ -198,6 +201,7 @@ def compute_metrics(
 
 def _vector_metric(
     spec: MetricSpec,
+    *,
     acts: pl.DataFrame,
     entity: Entity,
     as_of: dt.date,
@@ -242,17 +246,17 @@ class ActivityIndex:
     @classmethod
     def build(cls, dataset: Dataset, as_of: dt.date) -> ActivityIndex:
         """Group activities and potentials by owner with plain Python loops."""
-        owner = {}
-        for row in dataset.contacts.select("id", "company_id").iter_rows():
-            owner.setdefault(row[0], row[1])
+        owner: dict[str, str | None] = {}
+        for contact_id, company_id in dataset.contacts.select("id", "company_id").iter_rows():
+            owner.setdefault(contact_id, company_id)
         by_contact: dict[str, list[dict[str, Any]]] = defaultdict(list)
         by_company: dict[str, list[dict[str, Any]]] = defaultdict(list)
         rollup: dict[str, list[dict[str, Any]]] = defaultdict(list)
-        for row in dataset.activities.iter_rows(named=True):
-            day = row["occurred_at"].date()
+        for raw in dataset.activities.iter_rows(named=True):
+            day = raw["occurred_at"].date()
             if day > as_of:
                 continue
-            row = {**row, "day": day}
+            row = {**raw, "day": day}
             if row["contact_id"] is not None:
                 by_contact[row["contact_id"]].append(row)
             if row["company_id"] is not None:
@@ -302,15 +306,16 @@ def metric_reference(
         if any(row[attr] != value for attr, value in zip(spec.params, args, strict=True)):
             continue
         kept.append(row)
+    of = spec.of or "amount"
     match spec.agg:
         case "count":
             return float(len(kept))
         case "exists":
             return bool(kept)
         case "sum":
-            return _sum(r[spec.of] for r in kept)
+            return _sum(r[of] for r in kept)
         case "avg":
-            values = [r[spec.of] for r in kept if r[spec.of] is not None]
+            values = [r[of] for r in kept if r[of] is not None]
             return _sum(values) / len(values) if values else None
         case "min_date":
             return min((r["day"] for r in kept), default=None)
@@ -320,7 +325,7 @@ def metric_reference(
             last = max((r["day"] for r in kept), default=None)
             return None if last is None else float((as_of - last).days)
         case "ratio":
-            pairs = [(r[spec.of], r[spec.over]) for r in kept]
+            pairs = [(r[of], r[spec.over or "list_amount"]) for r in kept]
             pairs = [(a, b) for a, b in pairs if a is not None and b is not None]
             den = _sum(b for _, b in pairs)
             return _sum(a for a, _ in pairs) / den if pairs and den != 0 else None

@@ -19,7 +19,7 @@ from crm_sync.rules.schema import AbcSpec, ChainSpec
 __all__ = ["abc_cutoffs", "abc_py", "chain_key", "chain_py", "median", "peer_median_py"]
 
 
-def median(values: Iterable[float]) -> float | None:
+def median(values: Iterable[float | None]) -> float | None:
     """Median of the non-null values, or None when there are none."""
     present = sorted(v for v in values if v is not None)
     return float(statistics.median(present)) if present else None

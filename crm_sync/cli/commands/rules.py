@@ -199,7 +199,7 @@ def register(app: typer.Typer) -> None:
         raise typer.Exit(0 if report.ok else 2)
 
     @app.command("explain")
-    def explain_cmd(
+    def explain_cmd(  # noqa: PLR0917 - typer maps each parameter to an option
         entity: Annotated[str, typer.Argument(help="company or contact")],
         record_id: Annotated[str, typer.Argument(help="The record's id")],
         model: ModelOpt = DEFAULT_MODEL,

@@ -109,10 +109,14 @@ def generate_dataset(
     companies: int | None = None,
     contacts: int | None = None,
     activities: int | None = None,
+    attributes: bool = False,
 ) -> Dataset:
     """The benchmark dataset: ``scale`` x (100k companies, 1M contacts, 10M activities).
 
-    Explicit counts override the scaled ones. Activities span the two years before ``as_of``
+    Explicit counts override the scaled ones. With ``attributes``, companies get the declared
+    field the default model requires beyond the core schema (``planned_visits_90d``, a number set
+    for customers), as an extra column after the core ones; without, frames have exactly the core
+    schemas. Activities span the two years before ``as_of``
     (default: the book generator's fixed date).
     """
     n_co = companies if companies is not None else max(20, round(BASE_COMPANIES * scale))
@@ -120,7 +124,15 @@ def generate_dataset(
     n_act = activities if activities is not None else max(200, round(BASE_ACTIVITIES * scale))
     gen = _Gen(seed, as_of or DEFAULT_AS_OF)
     company_frame, facts = gen.companies(n_co)
-    contact_frame = gen.contacts(n_ct, company_frame["id"])
+    if attributes:
+        company_frame = company_frame.with_columns(
+            planned_visits_90d=facts.select(
+                pl.when(pl.col("status") == "customer").then(
+                    (1 + 4 * pl.col("size_factor")).round().cast(pl.Float64)
+                )
+            ).to_series()
+        )
+    contact_frame = gen.contacts(n_ct, facts)
     potential_frame = gen.potentials(facts)
     activity_frame = gen.activities(n_act, facts, contact_frame)
     return Dataset(
@@ -269,8 +281,9 @@ class _Gen:
 
     # -- contacts ------------------------------------------------------------------------------
 
-    def contacts(self, n: int, company_ids: pl.Series) -> pl.DataFrame:
+    def contacts(self, n: int, facts: pl.DataFrame) -> pl.DataFrame:
         """Contacts spread over companies (about 3 % with no company, like web leads)."""
+        company_ids, statuses = facts["id"], facts["status"]
         n_co = company_ids.len()
         width = max(7, len(str(n)))
         frame = pl.DataFrame({"id": _ids("ct-", n, width)})
@@ -279,7 +292,10 @@ class _Gen:
         frame = frame.with_columns(
             company_id=pl.when(~pl.col("orphan")).then(
                 pl.lit(company_ids).gather(pl.col("company_index"))
-            )
+            ),
+            status=pl.when(~pl.col("orphan"))
+            .then(pl.lit(statuses).gather(pl.col("company_index")))
+            .otherwise(pl.lit("lead")),
         )
         first = _pick(_FIRST, (self.u(32) * len(_FIRST)).floor())
         last = _pick(_LAST, (self.u(33) * len(_LAST)).floor())
@@ -302,7 +318,8 @@ class _Gen:
             first_touch_source=_pick(
                 FIRST_TOUCH_SOURCES, (self.u(36) * len(FIRST_TOUCH_SOURCES)).floor()
             ),
-            lifecycle_stage=pl.lit(None, dtype=pl.String),
+            # The stage the CRM currently holds: often the company's, sometimes empty.
+            lifecycle_stage=pl.when(self.u(37) < 0.5).then(pl.col("status")),
             owner=pl.lit(None, dtype=pl.String),
         ).cast(CONTACT_SCHEMA)  # type: ignore[arg-type]
 

@@ -63,7 +63,13 @@ __all__ = [
 DEFAULT_AS_OF = dt.date(2026, 11, 1)
 """The fixed default ``as_of``: a book must never depend on the day it is generated."""
 
-PRODUCT_FAMILIES: tuple[str, ...] = ("hydraulics", "pneumatics", "sensors", "services")
+PRODUCT_FAMILIES: tuple[str, ...] = (
+    "hydraulics",
+    "pneumatics",
+    "filtration",
+    "sensors",
+    "services",
+)
 DEPARTMENTS: tuple[str, ...] = (
     "purchasing",
     "production",
@@ -79,7 +85,8 @@ FIRST_TOUCH_SOURCES: tuple[str, ...] = (
     "referral",
     "email_campaign",
     "direct",
-    "social",
+    "social_media",
+    "webinar",
     "partner",
 )
 COMPANY_STATUSES: tuple[str, ...] = ("customer", "former_customer", "prospect", "lead")
@@ -480,7 +487,9 @@ class _Generator:
         companies: list[Company | None] = [a.company for a in self.accounts]
         # A few web leads with no company yet (about 3 %).
         companies += [None] * (len(self.accounts) // 12)
+        status_of = {a.company.id: a.status for a in self.accounts}
         for company in companies:
+            status = "lead" if company is None else status_of[company.id]
             count = 1 if company is None else max(1, min(9, _poisson(rng, 3.0)))
             domain = "mail.example" if company is None else f"{company.id}.example"
             used: set[str] = set()
@@ -495,6 +504,8 @@ class _Generator:
                 role = _ROLE_WEIGHTS[_weighted(rng, _ROLE_WEIGHTS, [w for _, w in _ROLE_WEIGHTS])][
                     0
                 ]
+                # The stage the CRM currently holds: often the company's, sometimes empty.
+                stage = status if rng.random() < 0.5 else None
                 department: str | None = None
                 if rng.random() >= _DEPARTMENT_MISSING:
                     department = DEPARTMENTS[_weighted(rng, DEPARTMENTS, _DEPARTMENT_WEIGHTS)]
@@ -507,7 +518,7 @@ class _Generator:
                     role=role if company is not None else None,
                     department=department if company is not None else None,
                     first_touch_source=rng.choice(FIRST_TOUCH_SOURCES),
-                    lifecycle_stage=None,
+                    lifecycle_stage=stage,
                     owner=None if company is None else company.owner,
                     modified_at=self._when(rng, self.year_cut, self.end),
                 )

@@ -67,7 +67,7 @@ def store_records(
         q = select(t.records.c.id, t.records.c.content_hash).where(
             t.records.c.account == account, t.records.c.entity == entity, t.records.c.id.in_(part)
         )
-        known.update(dict(conn.execute(q)))
+        known.update({row[0]: row[1] for row in conn.execute(q)})
     changed = [i for i, row in prepared.items() if known.get(i) != row["content_hash"]]
     upsert(conn, t.records, list(prepared.values()), ["account", "entity", "id"])
     return changed
@@ -104,7 +104,7 @@ def store_potentials(
             t.records.c.entity == "potential",
             t.records.c.id.in_(part),
         )
-        known.update(dict(conn.execute(q)))
+        known.update({row[0]: row[1] for row in conn.execute(q)})
     fresh = [r for r in fake if known.get(r["id"]) != r["content_hash"]]
     upsert(conn, t.records, fresh, ["account", "entity", "id"])
     return {r["company_id"] for r in fresh}
@@ -131,7 +131,7 @@ def store_activities(
         q = select(t.activities.c.id, t.activities.c.content_hash).where(
             t.activities.c.account == account, t.activities.c.id.in_(part)
         )
-        known.update(dict(conn.execute(q)))
+        known.update({row[0]: row[1] for row in conn.execute(q)})
     fresh = [row for i, row in prepared.items() if known.get(i) != row["content_hash"]]
     upsert(conn, t.activities, fresh, ["account", "id"])
     companies = {r["company_id"] for r in fresh if r["company_id"]}

@@ -50,11 +50,21 @@ def upsert(conn: Connection, table: Table, rows: Sequence[dict[str, Any]], keys:
     if conn.dialect.name == "postgresql":
         pg = pg_insert(table)
         cols = {c: pg.excluded[c] for c in rows[0] if c not in keys}
-        conn.execute(pg.on_conflict_do_update(index_elements=keys, set_=cols), list(rows))
+        pg_stmt = (
+            pg.on_conflict_do_update(index_elements=keys, set_=cols)
+            if cols
+            else pg.on_conflict_do_nothing(index_elements=keys)
+        )
+        conn.execute(pg_stmt, list(rows))
         return
     lite = lite_insert(table)
     lcols = {c: lite.excluded[c] for c in rows[0] if c not in keys}
-    conn.execute(lite.on_conflict_do_update(index_elements=keys, set_=lcols), list(rows))
+    lite_stmt = (
+        lite.on_conflict_do_update(index_elements=keys, set_=lcols)
+        if lcols
+        else lite.on_conflict_do_nothing(index_elements=keys)
+    )
+    conn.execute(lite_stmt, list(rows))
 
 
 def _sqlite_engine(path: Path) -> Engine:
@@ -148,7 +158,7 @@ class Store:
             q = select(t.cursors.c.stream, t.cursors.c.position).where(
                 t.cursors.c.account == account
             )
-            return dict(conn.execute(q))
+            return {row[0]: row[1] for row in conn.execute(q)}
 
     # -- durable work lists ------------------------------------------------------------------
 

@@ -1,0 +1,95 @@
+"""Fixtures: a Salesforce sandbox on 127.0.0.1 driven through the official simple-salesforce client.
+
+simple-salesforce always builds ``https://`` URLs (facts §1.2), so a LoopbackAdapter mounted on
+``https://`` re-routes every call to the plain-HTTP sandbox (CONVENTIONS §3).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import requests
+from requests.adapters import HTTPAdapter
+from simple_salesforce import Salesforce  # noqa: TID251 - tests drive the sandbox with the official client
+
+from crm_sync.sandbox.http import SandboxServer
+from crm_sync.sandbox.salesforce.app import SalesforceSandbox
+
+INSTANCE = "https://sandbox.my.salesforce.com"
+VERSION = "62.0"
+
+
+class LoopbackAdapter(HTTPAdapter):
+    """Test-only: send https://<instance>/... to the sandbox on 127.0.0.1."""
+
+    def __init__(self, port: int) -> None:
+        super().__init__()
+        self.port = port
+
+    def send(self, request: Any, **kwargs: Any) -> Any:
+        path = request.url.partition("://")[2].partition("/")[2]
+        request.url = f"http://127.0.0.1:{self.port}/{path}"
+        return super().send(request, **kwargs)
+
+
+class Clock:
+    """A settable clock: tests advance time instead of sleeping."""
+
+    def __init__(self, start: dt.datetime) -> None:
+        self.now = start
+
+    def __call__(self) -> dt.datetime:
+        return self.now
+
+    def advance(self, **kwargs: float) -> None:
+        self.now += dt.timedelta(**kwargs)
+
+
+def make_session(port: int) -> requests.Session:
+    """A requests session whose https:// traffic goes to the loopback sandbox."""
+    session = requests.Session()
+    session.trust_env = False
+    session.mount("https://", LoopbackAdapter(port))
+    return session
+
+
+def connect(server: SandboxServer, token: str = "sandbox") -> Salesforce:
+    """An official client pointed at ``server``; mdapi's own zeep session is re-routed too."""
+    sf = Salesforce(instance_url=INSTANCE, session_id=token, session=make_session(server.port), version=VERSION)
+    return sf
+
+
+def mdapi(sf: Salesforce, server: SandboxServer) -> Any:
+    """``sf.mdapi`` with zeep's private session re-routed (it ignores ``sf.session``, facts §1.1)."""
+    md = sf.mdapi
+    md._client.transport.session.mount("https://", LoopbackAdapter(server.port))
+    md._client.transport.session.trust_env = False
+    return md
+
+
+@pytest.fixture
+def clock() -> Clock:
+    """Time starts at a fixed instant."""
+    return Clock(dt.datetime(2026, 11, 23, 12, 0, tzinfo=dt.UTC))
+
+
+@pytest.fixture
+def sandbox(clock: Clock) -> SalesforceSandbox:
+    """A fresh org with an injected clock."""
+    return SalesforceSandbox(clock=clock)
+
+
+@pytest.fixture
+def server(sandbox: SalesforceSandbox) -> Iterator[SandboxServer]:
+    """The sandbox served on an ephemeral port."""
+    with sandbox.serve() as running:
+        yield running
+
+
+@pytest.fixture
+def sf(server: SandboxServer) -> Salesforce:
+    """The official client, authenticated with the default ``sandbox`` token."""
+    return connect(server)

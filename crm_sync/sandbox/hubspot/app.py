@@ -38,6 +38,7 @@ from crm_sync.sandbox.hubspot.properties import OBJECT_TYPES, iso_ms, resolve_ty
 from crm_sync.sandbox.hubspot.property_routes import add_property_routes
 from crm_sync.sandbox.hubspot.ratelimit import RateLimiter, rate_limit_response
 from crm_sync.sandbox.hubspot.search import add_search_routes
+from crm_sync.sandbox.hubspot.seeding import BookLike, load_book
 from crm_sync.sandbox.hubspot.state import HsObject, Portal
 from crm_sync.sandbox.hubspot.workflows import add_workflow_routes
 
@@ -78,6 +79,7 @@ class HubSpotSandbox:
         self.limiter = RateLimiter(per_10s=rate_limit_per_10s, daily=daily_limit, clock=self._clock)
         self.stats = RequestStats()
         self.state = Portal(clock=self._clock)
+        self.book_ids: dict[str, str] = {}
         self._admin = Router()
         add_admin_routes(self._admin, self.faults, reset=self.reset, stats=self.stats.snapshot)
         self._router = self._build_router()
@@ -97,6 +99,7 @@ class HubSpotSandbox:
     def reset(self) -> None:
         """Back to a fresh portal: no records, no usage, the fault plan restarted."""
         self.state = Portal(clock=self._clock)
+        self.book_ids = {}
         self._router = self._build_router()
         self.limiter.reset()
         self.stats.clear()
@@ -180,6 +183,11 @@ class HubSpotSandbox:
             "fetchStatus": "SUCCESS",
         }
         return Response.json(200, {"results": [result]})
+
+    def load_book(self, book: BookLike) -> dict[str, str]:
+        """Seed the portal with a generated book; returns book id -> HubSpot id (see ``seeding``)."""
+        self.book_ids = load_book(self.state, book)
+        return self.book_ids
 
     def serve(self, port: int = 0) -> SandboxServer:
         """Start serving on 127.0.0.1 (ephemeral port by default); stop it with ``.stop()``."""

@@ -46,7 +46,7 @@ __all__ = ["SalesforceSandbox"]
 _DATA = re.compile(r"^/services/data(?:/(?P<version>[^/]+))?(?P<rest>/.*)?$")
 _VERSION = re.compile(r"^v\d{2}\.\d$")
 _MAX_REQUEST_BYTES = 16_384  # facts §4.2: URI plus headers
-_OAUTH_TOKEN = "/services/oauth2/token"
+_OAUTH_TOKEN = "/services/oauth2/token"  # noqa: S105 - a URL path, not a secret
 _SOAP = "/services/Soap/m/"
 _HTML_503 = (
     "<html><head><title>Service Unavailable</title></head><body><h1>Service Unavailable</h1>"
@@ -72,7 +72,7 @@ class SalesforceSandbox:
     def __init__(
         self,
         *,
-        token: str = "sandbox",
+        token: str = "sandbox",  # noqa: S107 - the documented sandbox token (issue #3)
         daily_limit: int = DEVELOPER_EDITION_DAILY_LIMIT,
         page_size: int = 2000,
         faults: FaultInjector | None = None,
@@ -132,7 +132,9 @@ class SalesforceSandbox:
         """Answer one request (the callable handed to :class:`SandboxServer`)."""
         self.stats.record(request)
         if request.path.startswith(ADMIN_PREFIX):
-            return self.router.dispatch(request) or error_response(404, "NOT_FOUND", "The requested resource does not exist")
+            return self.router.dispatch(request) or error_response(
+                404, "NOT_FOUND", "The requested resource does not exist"
+            )
         size = len(request.raw_path) + sum(len(k) + len(v) + 4 for k, v in request.headers.items())
         if len(request.raw_path) > _MAX_REQUEST_BYTES:
             return Response.text(414, "URI Too Long")
@@ -191,7 +193,9 @@ class SalesforceSandbox:
         if response is None:
             return error_response(404, "NOT_FOUND", "The requested resource does not exist")
         if response.status == 405:
-            return error_response(405, "METHOD_NOT_ALLOWED", f"HTTP Method '{request.method}' not allowed.")
+            return error_response(
+                405, "METHOD_NOT_ALLOWED", f"HTTP Method '{request.method}' not allowed."
+            )
         return response
 
     def _with_usage(self, response: Response) -> Response:

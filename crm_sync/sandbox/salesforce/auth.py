@@ -30,7 +30,7 @@ class OAuthConfig:
     """The connected app's credentials the token endpoint accepts."""
 
     client_id: str = "sandbox-client-id"
-    client_secret: str = "sandbox-client-secret"
+    client_secret: str = "sandbox-client-secret"  # noqa: S105 - sandbox-only credential
     refresh_tokens: set[str] = field(default_factory=lambda: {"sandbox-refresh-token"})
     client_credentials_enabled: bool = True
 
@@ -43,7 +43,7 @@ class _Session:
 
 
 def expired_session() -> SfError:
-    """facts §5: the 401 body for an expired or unknown session."""
+    """Facts §5: the 401 body for an expired or unknown session."""
     return SfError("INVALID_SESSION_ID", "Session expired or invalid", status=401)
 
 

@@ -27,7 +27,14 @@ from crm_sync.sandbox.salesforce.values import format_datetime
 
 __all__ = ["BulkIngest"]
 
-_DELIMITERS = {"COMMA": ",", "TAB": "\t", "PIPE": "|", "SEMICOLON": ";", "CARET": "^", "BACKQUOTE": "`"}
+_DELIMITERS = {
+    "COMMA": ",",
+    "TAB": "\t",
+    "PIPE": "|",
+    "SEMICOLON": ";",
+    "CARET": "^",
+    "BACKQUOTE": "`",
+}
 _OPERATIONS = ("insert", "update", "upsert", "delete", "hardDelete")
 _MAX_UPLOAD = 150 * 1024 * 1024  # facts §2.2: 150 MB per job
 _ROWS_PER_BATCH = 10_000  # facts §2.2: one internal batch per 10,000 records
@@ -89,7 +96,10 @@ class BulkIngest:
         if operation not in _OPERATIONS:
             raise _bad("INVALIDJOB", f"InvalidJob : Invalid operation: {operation}")
         if operation == "hardDelete" and not self.hard_delete_enabled:
-            raise _bad("INVALIDJOB", "InvalidJob : Bulk API Hard Delete permission is required for hardDelete")
+            raise _bad(
+                "INVALIDJOB",
+                "InvalidJob : Bulk API Hard Delete permission is required for hardDelete",
+            )
         obj = self.org.find_object(str(body.get("object")))
         if obj is None:
             raise _bad("INVALIDJOB", f"InvalidJob : Unable to find object: {body.get('object')}")
@@ -105,7 +115,10 @@ class BulkIngest:
         if operation == "upsert":
             f = obj.field(str(external or ""))
             if f is None or not (f.type == "id" or f.external_id):
-                raise _bad("INVALIDJOB", f"InvalidJob : Field name provided, {external} is not an External ID or indexed field for {obj.name}")
+                raise _bad(
+                    "INVALIDJOB",
+                    f"InvalidJob : Field name provided, {external} is not an External ID or indexed field for {obj.name}",
+                )
         job_id = self.org.ids.new("750")
         now = format_datetime(self.org.now())
         info: dict[str, Any] = {
@@ -143,7 +156,10 @@ class BulkIngest:
         """``PUT /jobs/ingest/{id}/batches``: one CSV per job, only while Open."""
         job = self._job(job_id)
         if job.data is not None:
-            raise _bad("BULK_API_ERROR", f"Found multiple contents for job: <{job_id}>, please 'Close' / 'Abort' / 'Delete' the current Job then create a new Job and make sure you only do 'PUT' once on a given Job.")
+            raise _bad(
+                "BULK_API_ERROR",
+                f"Found multiple contents for job: <{job_id}>, please 'Close' / 'Abort' / 'Delete' the current Job then create a new Job and make sure you only do 'PUT' once on a given Job.",
+            )
         if job.info["state"] != "Open":
             raise _bad("INVALIDJOBSTATE", f"Job {job_id} is not in the Open state")
         if not (request.header("Content-Type") or "").lower().startswith("text/csv"):
@@ -175,7 +191,9 @@ class BulkIngest:
         """``DELETE /jobs/ingest/{id}``: only finished or aborted jobs."""
         job = self._job(job_id)
         if job.info["state"] in ("Open", "InProgress"):
-            raise _bad("INVALIDJOBSTATE", f"Job {job_id} must be closed or aborted before it is deleted")
+            raise _bad(
+                "INVALIDJOBSTATE", f"Job {job_id} must be closed or aborted before it is deleted"
+            )
         del self.jobs[job_id]
         return Response(204)
 
@@ -192,9 +210,16 @@ class BulkIngest:
             return
         text = job.data.decode("utf-8-sig")
         if info["lineEnding"] == "LF" and "\r\n" in text:
-            self._fail_job(job, "InvalidBatch : LineEnding is invalid on user data. Current LineEnding setting is LF")
+            self._fail_job(
+                job,
+                "InvalidBatch : LineEnding is invalid on user data. Current LineEnding setting is LF",
+            )
             return
-        rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=_DELIMITERS[info["columnDelimiter"]]))
+        rows = list(
+            csv.reader(
+                io.StringIO(text, newline=""), delimiter=_DELIMITERS[info["columnDelimiter"]]
+            )
+        )
         rows = [r for r in rows if r]
         if not rows:
             self._fail_job(job, "InvalidBatch : No data was uploaded for this job")
@@ -216,7 +241,12 @@ class BulkIngest:
         for index, cells in enumerate(body):
             original = dict(zip(header, cells + [""] * (len(header) - len(cells)), strict=False))
             self._row(job, index, original)
-        order = lambda r: hashlib.sha256(f"{info['id']}:{r.get('sf__Id')}:{sorted(r.items())}".encode()).hexdigest()  # noqa: E731
+
+        def order(r: dict[str, str]) -> str:
+            return hashlib.sha256(
+                f"{info['id']}:{r.get('sf__Id')}:{sorted(r.items())}".encode()
+            ).hexdigest()
+
         job.successful.sort(key=order)  # facts §2.2: results are not in input order
         job.failed.sort(key=order)
         info["state"] = "JobComplete"
@@ -235,7 +265,9 @@ class BulkIngest:
                     record_id = self.org.create(job.info["object"], data, job.user)
                     created = True
                 elif not record_id:
-                    raise SfError("MISSING_ARGUMENT", "Id not specified in an update call", fields=["Id"])
+                    raise SfError(
+                        "MISSING_ARGUMENT", "Id not specified in an update call", fields=["Id"]
+                    )
                 elif op in ("update", "upsert"):
                     self.org.update(job.info["object"], record_id, data, job.user)
                 elif op == "delete":
@@ -244,10 +276,20 @@ class BulkIngest:
                     self.org.hard_delete(job.info["object"], record_id, job.user)
         except SfError as exc:
             if exc.code == "NOT_FOUND":
-                exc = SfError("INVALID_CROSS_REFERENCE_KEY", "invalid cross reference id", fields=["Id"])
-            job.failed.append({"sf__Id": record_id if not created and record_id else "", "sf__Error": exc.bulk_error(), **original})
+                exc = SfError(
+                    "INVALID_CROSS_REFERENCE_KEY", "invalid cross reference id", fields=["Id"]
+                )
+            job.failed.append(
+                {
+                    "sf__Id": record_id if not created and record_id else "",
+                    "sf__Error": exc.bulk_error(),
+                    **original,
+                }
+            )
             return
-        job.successful.append({"sf__Id": record_id or "", "sf__Created": "true" if created else "false", **original})
+        job.successful.append(
+            {"sf__Id": record_id or "", "sf__Created": "true" if created else "false", **original}
+        )
 
     def _csv(self, job: _Job, first: list[str], rows: list[dict[str, str]]) -> Response:
         if job.info["state"] not in ("JobComplete", "Failed", "Aborted"):

@@ -53,11 +53,16 @@ class Collections:
         _min_version(version)
         body = parse_body(request)
         if not isinstance(body, dict) or not isinstance(body.get("records"), list):
-            raise SfError("JSON_PARSER_ERROR", "The request body must be {\"allOrNone\": bool, \"records\": [...]}")
+            raise SfError(
+                "JSON_PARSER_ERROR",
+                'The request body must be {"allOrNone": bool, "records": [...]}',
+            )
         records = body["records"]
         if len(records) > MAX_RECORDS:
             raise SfError("EXCEEDED_ID_LIMIT", _TOO_MANY)
-        types = [r.get("attributes", {}).get("type") if isinstance(r, dict) else None for r in records]
+        types = [
+            r.get("attributes", {}).get("type") if isinstance(r, dict) else None for r in records
+        ]
         chunks = sum(1 for i, t in enumerate(types) if i == 0 or t != types[i - 1])
         if chunks > MAX_CHUNKS:
             raise SfError(
@@ -66,7 +71,10 @@ class Collections:
             )
         all_or_none = body.get("allOrNone", False)
         if not isinstance(all_or_none, bool):
-            raise SfError("JSON_PARSER_ERROR", f"Cannot deserialize instance of boolean from value {all_or_none}")
+            raise SfError(
+                "JSON_PARSER_ERROR",
+                f"Cannot deserialize instance of boolean from value {all_or_none}",
+            )
         return records, all_or_none
 
     def _save(self, records: list[Any], all_or_none: bool, creating: bool) -> list[dict[str, Any]]:
@@ -87,7 +95,9 @@ class Collections:
                         raise _RollBack
             except _RollBack:
                 results = [
-                    r if not r["success"] else {"success": False, "errors": [_ROLLED_BACK.save_error()]}
+                    r
+                    if not r["success"]
+                    else {"success": False, "errors": [_ROLLED_BACK.save_error()]}
                     for r in results
                 ]
         return results
@@ -161,7 +171,9 @@ class Collections:
                                 raise lock_error(full)
                             rec = self.org.get(obj.name, full, include_deleted=True)
                             if rec is None:
-                                raise SfError("INVALID_CROSS_REFERENCE_KEY", "invalid cross reference id")
+                                raise SfError(
+                                    "INVALID_CROSS_REFERENCE_KEY", "invalid cross reference id"
+                                )
                             self.org.delete(obj.name, full, user)
                             results.append({"id": full, "success": True, "errors": []})
                         except SfError as exc:
@@ -171,7 +183,9 @@ class Collections:
                         raise _RollBack
             except _RollBack:
                 results = [
-                    r if not r["success"] else {"success": False, "errors": [_ROLLED_BACK.save_error()]}
+                    r
+                    if not r["success"]
+                    else {"success": False, "errors": [_ROLLED_BACK.save_error()]}
                     for r in results
                 ]
         return Response.json(200, results)

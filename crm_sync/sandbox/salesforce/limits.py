@@ -33,7 +33,7 @@ _WINDOW = dt.timedelta(hours=24)
 
 
 def concurrent_limit_error() -> SfError:
-    """facts §5: the concurrency refusal shares the daily one's code; only the message differs."""
+    """Facts §5: the concurrency refusal shares the daily one's code; only the message differs."""
     return SfError("REQUEST_LIMIT_EXCEEDED", CONCURRENT_MESSAGE, status=403)
 
 

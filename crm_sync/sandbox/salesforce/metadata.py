@@ -15,7 +15,7 @@ Account accept new fields here.
 from __future__ import annotations
 
 import re
-import xml.etree.ElementTree as ET  # noqa: S405 - parses requests from the local test client only
+import xml.etree.ElementTree as ET
 from typing import Any
 from xml.sax.saxutils import escape
 
@@ -73,7 +73,9 @@ def _result(full_name: str, error: SfError | None) -> str:
     if error is not None:
         errors = f"<errors><message>{escape(error.message)}</message><statusCode>{error.code}</statusCode></errors>"
     ok = "true" if error is None else "false"
-    return f"<result>{errors}<fullName>{escape(full_name)}</fullName><success>{ok}</success></result>"
+    return (
+        f"<result>{errors}<fullName>{escape(full_name)}</fullName><success>{ok}</success></result>"
+    )
 
 
 class MetadataApi:
@@ -99,33 +101,59 @@ class MetadataApi:
             self.limits.charge()
         except SfError as exc:
             if exc.code == "INVALID_SESSION_ID":
-                return soap_fault("sf:INVALID_SESSION_ID", "INVALID_SESSION_ID: Invalid Session ID found in SessionHeader: Illegal Session")
+                return soap_fault(
+                    "sf:INVALID_SESSION_ID",
+                    "INVALID_SESSION_ID: Invalid Session ID found in SessionHeader: Illegal Session",
+                )
             return soap_fault(f"sf:{exc.code}", f"{exc.code}: {exc.message}")
         body = root.find("{http://schemas.xmlsoap.org/soap/envelope/}Body")
         op = body[0] if body is not None and len(body) else None
         name = op.tag.removeprefix(_MD) if op is not None else ""
-        if op is None or name not in ("createMetadata", "upsertMetadata", "readMetadata", "deleteMetadata"):
-            return soap_fault("soapenv:Client", f"The sandbox does not implement the Metadata operation '{name}'")
-        items = list(op.findall(_MD + ("fullNames" if name in ("readMetadata", "deleteMetadata") else "metadata")))
+        if op is None or name not in (
+            "createMetadata",
+            "upsertMetadata",
+            "readMetadata",
+            "deleteMetadata",
+        ):
+            return soap_fault(
+                "soapenv:Client", f"The sandbox does not implement the Metadata operation '{name}'"
+            )
+        items = list(
+            op.findall(
+                _MD + ("fullNames" if name in ("readMetadata", "deleteMetadata") else "metadata")
+            )
+        )
         if len(items) > MAX_COMPONENTS:
-            return soap_fault("sf:EXCEEDED_ID_LIMIT", f"EXCEEDED_ID_LIMIT: record limit reached. cannot submit more than {MAX_COMPONENTS} records in this call")
+            return soap_fault(
+                "sf:EXCEEDED_ID_LIMIT",
+                f"EXCEEDED_ID_LIMIT: record limit reached. cannot submit more than {MAX_COMPONENTS} records in this call",
+            )
         if name in ("readMetadata", "deleteMetadata"):
             kind = _text(op, "type")
             if kind != "CustomField":
-                return soap_fault("soapenv:Client", f"The sandbox only supports CustomField, not {kind}")
+                return soap_fault(
+                    "soapenv:Client", f"The sandbox only supports CustomField, not {kind}"
+                )
             names = [i.text or "" for i in items]
             if name == "readMetadata":
                 return self._read(names)
             return self._delete(names)
         kinds = {(i.get(_XSI + "type") or "").rpartition(":")[2] for i in items}
         if kinds - {"CustomField"}:
-            return soap_fault("soapenv:Client", f"The sandbox only supports CustomField, not {', '.join(sorted(kinds))}")
+            return soap_fault(
+                "soapenv:Client",
+                f"The sandbox only supports CustomField, not {', '.join(sorted(kinds))}",
+            )
         for item in items:
             declared = _text(item, "type")
             if declared is not None and declared not in _TYPES:
-                return soap_fault("soapenv:Client", f"'{declared}' is not a valid value for the enum 'FieldType'")
+                return soap_fault(
+                    "soapenv:Client", f"'{declared}' is not a valid value for the enum 'FieldType'"
+                )
         results = "".join(self._save(item, upsert=name == "upsertMetadata") for item in items)
-        return Response.text(200, _envelope(f"<{name}Response>{results}</{name}Response>"), "text/xml; charset=utf-8")
+        return Response.text(
+            200, _envelope(f"<{name}Response>{results}</{name}Response>"), "text/xml; charset=utf-8"
+        )
 
     def _save(self, item: ET.Element, *, upsert: bool) -> str:
         full_name = _text(item, "fullName") or ""
@@ -136,22 +164,32 @@ class MetadataApi:
                 obj = self.org.schema[obj_name]
                 existing = obj.field(field.name)
                 if existing is not None and not upsert:
-                    raise SfError("DUPLICATE_DEVELOPER_NAME", f"There is already a field named {field.name.removesuffix('__c')} on {obj_name}.")
+                    raise SfError(
+                        "DUPLICATE_DEVELOPER_NAME",
+                        f"There is already a field named {field.name.removesuffix('__c')} on {obj_name}.",
+                    )
                 obj.fields[field.name] = field
                 default = bool(field.default_checkbox) if field.type == "boolean" else None
                 for rec in self.org.records[obj_name].values():
                     rec.setdefault(field.name, default)
-                self.definitions[f"{obj_name}.{field.name}"] = {child.tag.removeprefix(_MD): child for child in item}
+                self.definitions[f"{obj_name}.{field.name}"] = {
+                    child.tag.removeprefix(_MD): child for child in item
+                }
         except SfError as exc:
             return _result(full_name, exc)
         if upsert:
-            return _result(full_name, None).replace("</success>", f"</success><created>{'false' if existing else 'true'}</created>")
+            return _result(full_name, None).replace(
+                "</success>", f"</success><created>{'false' if existing else 'true'}</created>"
+            )
         return _result(full_name, None)
 
     def _field(self, item: ET.Element, full_name: str) -> FieldDef:
         obj_name, _, field_name = full_name.partition(".")
         if obj_name not in CUSTOMIZABLE:
-            raise SfError("INVALID_CROSS_REFERENCE_KEY", f"In field: fullName - no CustomObject named {obj_name} found")
+            raise SfError(
+                "INVALID_CROSS_REFERENCE_KEY",
+                f"In field: fullName - no CustomObject named {obj_name} found",
+            )
         if not _NAME.match(field_name) or len(field_name) > 43:
             raise SfError("FIELD_INTEGRITY_EXCEPTION", _BAD_NAME)
         label = _text(item, "label")
@@ -164,7 +202,10 @@ class MetadataApi:
         def need(attr: str) -> str:
             value = _text(item, attr)
             if value is None:
-                raise SfError("FIELD_INTEGRITY_EXCEPTION", f"Must specify '{attr}' for a CustomField of type {kind}")
+                raise SfError(
+                    "FIELD_INTEGRITY_EXCEPTION",
+                    f"Must specify '{attr}' for a CustomField of type {kind}",
+                )
             return value
 
         f = FieldDef(field_name, _TYPES[kind], label=label, custom=True)
@@ -178,9 +219,15 @@ class MetadataApi:
         if kind == "TextArea":
             f.length = 255
         if kind in ("Number", "Currency", "Percent"):
-            f.precision, f.scale = int(need("precision")), int(need("scale") if kind != "Number" else _text(item, "scale") or "0")
+            f.precision, f.scale = (
+                int(need("precision")),
+                int(need("scale") if kind != "Number" else _text(item, "scale") or "0"),
+            )
             if not 1 <= f.precision <= 18 or not 0 <= f.scale <= f.precision:
-                raise SfError("FIELD_INTEGRITY_EXCEPTION", "Precision must be between 1 and 18 and scale between 0 and precision")
+                raise SfError(
+                    "FIELD_INTEGRITY_EXCEPTION",
+                    "Precision must be between 1 and 18 and scale between 0 and precision",
+                )
         if kind == "Checkbox":
             f.default_checkbox = need("defaultValue").lower() == "true"
         if kind in ("MultiselectPicklist", "LongTextArea"):
@@ -188,11 +235,16 @@ class MetadataApi:
         if kind in ("Picklist", "MultiselectPicklist"):
             value_set = item.find(_MD + "valueSet")
             if value_set is None:
-                raise SfError("FIELD_INTEGRITY_EXCEPTION", f"Must specify 'valueSet' for a CustomField of type {kind}")
+                raise SfError(
+                    "FIELD_INTEGRITY_EXCEPTION",
+                    f"Must specify 'valueSet' for a CustomField of type {kind}",
+                )
             f.restricted = (_text(value_set, "restricted") or "false") == "true"
             values = value_set.findall(f"{_MD}valueSetDefinition/{_MD}value")
             f.picklist = tuple(_text(v, "fullName") or "" for v in values)
-            f.default_value = next((_text(v, "fullName") for v in values if _text(v, "default") == "true"), None)
+            f.default_value = next(
+                (_text(v, "fullName") for v in values if _text(v, "default") == "true"), None
+            )
             if not f.picklist:
                 raise SfError("FIELD_INTEGRITY_EXCEPTION", "A picklist needs at least one value")
         return f
@@ -217,7 +269,15 @@ class MetadataApi:
                 obj = self.org.schema.get(obj_name)
                 f = obj.field(field_name) if obj else None
                 if obj is None or f is None or not f.custom:
-                    results.append(_result(full_name, SfError("INVALID_CROSS_REFERENCE_KEY", f"no CustomField named {full_name} found")))
+                    results.append(
+                        _result(
+                            full_name,
+                            SfError(
+                                "INVALID_CROSS_REFERENCE_KEY",
+                                f"no CustomField named {full_name} found",
+                            ),
+                        )
+                    )
                     continue
                 del obj.fields[f.name]
                 self.definitions.pop(f"{obj_name}.{f.name}", None)

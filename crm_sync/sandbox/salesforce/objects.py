@@ -66,7 +66,12 @@ def _system(owned: bool) -> list[FieldDef]:
         _ro("CreatedDate", "datetime", nillable=False),
         _ro("CreatedById", "reference", reference_to=("User",), relationship_name="CreatedBy"),
         _ro("LastModifiedDate", "datetime", nillable=False),
-        _ro("LastModifiedById", "reference", reference_to=("User",), relationship_name="LastModifiedBy"),
+        _ro(
+            "LastModifiedById",
+            "reference",
+            reference_to=("User",),
+            relationship_name="LastModifiedBy",
+        ),
         _ro("SystemModstamp", "datetime", nillable=False),
     ]
     if owned:
@@ -74,7 +79,9 @@ def _system(owned: bool) -> list[FieldDef]:
     return out
 
 
-def _obj(name: str, prefix: str, fields: list[FieldDef], *, owned: bool = True, **kw: Any) -> ObjectDef:
+def _obj(
+    name: str, prefix: str, fields: list[FieldDef], *, owned: bool = True, **kw: Any
+) -> ObjectDef:
     all_fields = _system(owned) + fields
     return ObjectDef(name, prefix, fields={f.name: f for f in all_fields}, **kw)
 

@@ -99,21 +99,27 @@ class QueryEngine:
         for part in parts[:-1]:
             ref = current.relationship(part) if current else None
             if ref is None:
-                raise located_error(q.text, path.pos, "INVALID_FIELD", _NO_RELATIONSHIP.format(part))
+                raise located_error(
+                    q.text, path.pos, "INVALID_FIELD", _NO_RELATIONSHIP.format(part)
+                )
             hops.append(ref)
             keys.append(ref.relationship_name or part)
-            current = self.org.find_object(ref.reference_to[0]) if len(ref.reference_to) == 1 else None
+            current = (
+                self.org.find_object(ref.reference_to[0]) if len(ref.reference_to) == 1 else None
+            )
         last = parts[-1]
         if current is None:  # polymorphic (Who, What): only Id, Name and Type are known
             if last.lower() == "type":
                 return _Col(tuple(hops), None, (*keys, "Type"))
             if last.lower() in ("id", "name"):
-                f = FieldDef("Id", "id") if last.lower() == "id" else _POLY_NAME
-                return _Col(tuple(hops), f, (*keys, f.name))
+                poly = FieldDef("Id", "id") if last.lower() == "id" else _POLY_NAME
+                return _Col(tuple(hops), poly, (*keys, poly.name))
             raise located_error(q.text, path.pos, "INVALID_FIELD", _NO_COLUMN.format(last, "Name"))
         f, _ = self.org.field_access(current, last, user)
         if f is None:
-            raise located_error(q.text, path.pos, "INVALID_FIELD", _NO_COLUMN.format(last, current.name))
+            raise located_error(
+                q.text, path.pos, "INVALID_FIELD", _NO_COLUMN.format(last, current.name)
+            )
         return _Col(tuple(hops), f, (*keys, f.name))
 
     def _value(self, rec: Record | None, col: _Col) -> Any:
@@ -132,8 +138,14 @@ class QueryEngine:
     # --- filters -------------------------------------------------------------------------
 
     def _bad_type(self, q: Query, f: FieldDef, lit: Literal) -> SfError:
-        soql_type = {"datetime": "dateTime", "reference": "id", "int": "integer"}.get(f.type, f.type)
-        quoted = "should be enclosed in quotes" if f.type in TEXT_TYPES or f.type in ("id", "reference") else "should not be enclosed in quotes"
+        soql_type = {"datetime": "dateTime", "reference": "id", "int": "integer"}.get(
+            f.type, f.type
+        )
+        quoted = (
+            "should be enclosed in quotes"
+            if f.type in TEXT_TYPES or f.type in ("id", "reference")
+            else "should not be enclosed in quotes"
+        )
         return located_error(
             q.text, lit.pos, "INVALID_FIELD",
             f"value of filter criterion for field '{f.name}' must be of type {soql_type} and {quoted}",
@@ -149,7 +161,12 @@ class QueryEngine:
                 raise self._bad_type(q, f, lit)
             full = normalize_id(lit.value)
             if full is None:
-                raise located_error(q.text, lit.pos, "INVALID_QUERY_FILTER_OPERATOR", f"invalid ID field: {lit.value}")
+                raise located_error(
+                    q.text,
+                    lit.pos,
+                    "INVALID_QUERY_FILTER_OPERATOR",
+                    f"invalid ID field: {lit.value}",
+                )
             return full
         if t in TEXT_TYPES:
             if lit.kind != "string":
@@ -163,7 +180,9 @@ class QueryEngine:
             name, n = lit.value
             span = date_range(name, n, self.org.now().date())
             if span is None:
-                raise located_error(q.text, lit.pos, "MALFORMED_QUERY", f"unexpected token: '{lit.text}'")
+                raise located_error(
+                    q.text, lit.pos, "MALFORMED_QUERY", f"unexpected token: '{lit.text}'"
+                )
             if t == "date":
                 return span
             return tuple(dt.datetime.combine(d, dt.time(), dt.UTC) for d in span)
@@ -173,7 +192,9 @@ class QueryEngine:
             return parse_datetime(lit.value)
         raise self._bad_type(q, f, lit)
 
-    def _predicate(self, q: Query, obj: ObjectDef, cond: Condition, user: str) -> Callable[[Record], bool]:
+    def _predicate(
+        self, q: Query, obj: ObjectDef, cond: Condition, user: str
+    ) -> Callable[[Record], bool]:
         if isinstance(cond, BoolOp):
             preds = [self._predicate(q, obj, c, user) for c in cond.items]
             if cond.op == "and":
@@ -184,11 +205,18 @@ class QueryEngine:
             return lambda r: not inner(r)
         return self._compare(q, obj, cond, user)
 
-    def _compare(self, q: Query, obj: ObjectDef, cond: Compare, user: str) -> Callable[[Record], bool]:
+    def _compare(
+        self, q: Query, obj: ObjectDef, cond: Compare, user: str
+    ) -> Callable[[Record], bool]:
         col = self._resolve(q, obj, cond.path, user)
         f = col.field or FieldDef("Type", "string")
         if f.type == "textarea":
-            raise located_error(q.text, cond.path.pos, "INVALID_FIELD", f"field '{f.name}' can not be filtered in a query call")
+            raise located_error(
+                q.text,
+                cond.path.pos,
+                "INVALID_FIELD",
+                f"field '{f.name}' can not be filtered in a query call",
+            )
         op = cond.op
         text_like = f.type in TEXT_TYPES
 
@@ -198,7 +226,12 @@ class QueryEngine:
 
         if op in ("includes", "excludes"):
             if f.type != "multipicklist":
-                raise located_error(q.text, cond.path.pos, "INVALID_QUERY_FILTER_OPERATOR", "includes or excludes operator only valid on multipicklist field")
+                raise located_error(
+                    q.text,
+                    cond.path.pos,
+                    "INVALID_QUERY_FILTER_OPERATOR",
+                    "includes or excludes operator only valid on multipicklist field",
+                )
             assert isinstance(cond.value, tuple)
             wanted = [set(str(self._literal(q, f, lit)).split(";")) for lit in cond.value]
 
@@ -215,7 +248,12 @@ class QueryEngine:
         assert isinstance(cond.value, Literal)
         if op == "like":
             if not text_like:
-                raise located_error(q.text, cond.path.pos, "INVALID_QUERY_FILTER_OPERATOR", f"invalid operator on {f.type} field: LIKE")
+                raise located_error(
+                    q.text,
+                    cond.path.pos,
+                    "INVALID_QUERY_FILTER_OPERATOR",
+                    f"invalid operator on {f.type} field: LIKE",
+                )
             regex = re.compile(_like_regex(str(cond.value.value)), re.IGNORECASE | re.DOTALL)
             return lambda r: (v := get(r)) is not None and regex.fullmatch(v) is not None
         value = self._literal(q, f, cond.value)
@@ -231,31 +269,65 @@ class QueryEngine:
 
     # --- execution -----------------------------------------------------------------------
 
-    def execute(self, text: str, *, include_deleted: bool, user: str, version: str, batch_size: int | None = None) -> dict[str, Any]:
+    def execute(
+        self,
+        text: str,
+        *,
+        include_deleted: bool,
+        user: str,
+        version: str,
+        batch_size: int | None = None,
+    ) -> dict[str, Any]:
         """Run ``text``; return the first page, registering a cursor when more remain."""
         q = parse(text)
         with self.org.lock:
             obj = self.org.find_object(q.sobject)
             if obj is None:
-                raise located_error(q.text, q.sobject_pos, "INVALID_TYPE", _NO_TYPE.format(q.sobject))
+                raise located_error(
+                    q.text, q.sobject_pos, "INVALID_TYPE", _NO_TYPE.format(q.sobject)
+                )
             cols = [self._resolve(q, obj, p, user) for p in q.fields]
             seen: set[tuple[str, ...]] = set()
             for p, c in zip(q.fields, cols, strict=True):
                 if c.keys in seen:
-                    raise located_error(q.text, p.pos, "MALFORMED_QUERY", f"duplicate field selected: {'.'.join(c.keys)}")
+                    raise located_error(
+                        q.text,
+                        p.pos,
+                        "MALFORMED_QUERY",
+                        f"duplicate field selected: {'.'.join(c.keys)}",
+                    )
                 seen.add(c.keys)
             pred = self._predicate(q, obj, q.where, user) if q.where else None
             orders = []
             for item in q.order:
                 col = self._resolve(q, obj, item.path, user)
                 if col.field is not None and col.field.type in ("textarea", "multipicklist"):
-                    raise located_error(q.text, item.path.pos, "INVALID_FIELD", f"field '{col.field.name}' can not be sorted in a query call")
+                    raise located_error(
+                        q.text,
+                        item.path.pos,
+                        "INVALID_FIELD",
+                        f"field '{col.field.name}' can not be sorted in a query call",
+                    )
                 orders.append((col, item))
             if q.offset is not None and q.offset > _MAX_OFFSET:
-                raise SfError("NUMBER_OUTSIDE_VALID_RANGE", f"Maximum SOQL offset allowed is {_MAX_OFFSET}")
-            rows = [r for r in self.org.rows(obj.name, include_deleted=include_deleted) if pred is None or pred(r)]
+                raise SfError(
+                    "NUMBER_OUTSIDE_VALID_RANGE", f"Maximum SOQL offset allowed is {_MAX_OFFSET}"
+                )
+            rows = [
+                r
+                for r in self.org.rows(obj.name, include_deleted=include_deleted)
+                if pred is None or pred(r)
+            ]
             for col, item in reversed(orders):
-                rows.sort(key=lambda r, c=col, i=item: _sort_key(self._value(r, c), i.nulls_last != i.desc), reverse=item.desc)
+                high = item.nulls_last != item.desc
+
+                def key(r: Record, c: _Col = col, h: bool = high) -> tuple[int, Any]:
+                    return _sort_key(self._value(r, c), h)
+
+                rows.sort(
+                    key=key,
+                    reverse=item.desc,
+                )
             rows = rows[q.offset or 0 :]
             if q.limit is not None:
                 rows = rows[: q.limit]
@@ -264,7 +336,9 @@ class QueryEngine:
             records = [self._render(obj, r, cols, version) for r in rows]
         return self._page_out(records, 0, version, batch_size)
 
-    def _render(self, obj: ObjectDef, rec: Record, cols: list[_Col], version: str) -> dict[str, Any]:
+    def _render(
+        self, obj: ObjectDef, rec: Record, cols: list[_Col], version: str
+    ) -> dict[str, Any]:
         out: dict[str, Any] = {"attributes": _attributes(obj.name, rec["Id"], version)}
         for col in cols:
             target: dict[str, Any] | None = out
@@ -272,7 +346,11 @@ class QueryEngine:
             for hop, key in zip(col.hops, col.keys, strict=False):
                 parent_id = source.get(hop.name) if source else None
                 parent_obj = self.org.object_for_id(parent_id) if parent_id else None
-                source = self.org.get(parent_obj.name, parent_id, include_deleted=True) if parent_obj and parent_id else None
+                source = (
+                    self.org.get(parent_obj.name, parent_id, include_deleted=True)
+                    if parent_obj and parent_id
+                    else None
+                )
                 if target is None:
                     break
                 if source is None or parent_obj is None:
@@ -280,7 +358,9 @@ class QueryEngine:
                     target = None
                     break
                 if target.get(key) is None:
-                    target[key] = {"attributes": _attributes(parent_obj.name, source["Id"], version)}
+                    target[key] = {
+                        "attributes": _attributes(parent_obj.name, source["Id"], version)
+                    }
                 target = target[key]
             if target is None or source is None:
                 continue
@@ -293,10 +373,25 @@ class QueryEngine:
 
     # --- cursors (facts §4.2) --------------------------------------------------------------
 
-    def _page_out(self, records: list[dict[str, Any]], start: int, version: str, batch_size: int | None, locator: str | None = None) -> dict[str, Any]:
-        size = self.page_size if batch_size is None else min(self.page_size, max(200, min(batch_size, 2000)))
+    def _page_out(
+        self,
+        records: list[dict[str, Any]],
+        start: int,
+        version: str,
+        batch_size: int | None,
+        locator: str | None = None,
+    ) -> dict[str, Any]:
+        size = (
+            self.page_size
+            if batch_size is None
+            else min(self.page_size, max(200, min(batch_size, 2000)))
+        )
         page = records[start : start + size]
-        out: dict[str, Any] = {"totalSize": len(records), "done": start + size >= len(records), "records": page}
+        out: dict[str, Any] = {
+            "totalSize": len(records),
+            "done": start + size >= len(records),
+            "records": page,
+        }
         if not out["done"]:
             with self._lock:
                 if locator is None:
@@ -348,8 +443,16 @@ def _compare_values(v: Any, op: str, lit: Any) -> bool:
         if v is None:
             return op == "!="
         start, end = lit
-        inside = start <= v < end
-        return {"=": inside, "!=": not inside, "<": v < start, "<=": v < end, ">": v >= end, ">=": v >= start}[op]
+        inside = bool(start <= v < end)
+        outcome: bool = {
+            "=": inside,
+            "!=": not inside,
+            "<": v < start,
+            "<=": v < end,
+            ">": v >= end,
+            ">=": v >= start,
+        }[op]
+        return outcome
     if op == "=":
         return bool(v == lit)
     if op == "!=":

@@ -29,7 +29,7 @@ _MAX_IDS = 600_000
 
 
 def lock_error(record_id: str | None) -> SfError:
-    """facts §5: ``UNABLE_TO_LOCK_ROW`` (400 on single-record calls, per record in collections)."""
+    """Facts §5: ``UNABLE_TO_LOCK_ROW`` (400 on single-record calls, per record in collections)."""
     suffix = f" or 1 records: {record_id}" if record_id else ""
     return SfError(
         "UNABLE_TO_LOCK_ROW", f"unable to obtain exclusive access to this record{suffix}"
@@ -105,7 +105,9 @@ class RestApi:
 
     # --- records -------------------------------------------------------------------------
 
-    def render_record(self, sobject: str, rec: Record, version: str, fields: list[str] | None = None) -> dict[str, Any]:
+    def render_record(
+        self, sobject: str, rec: Record, version: str, fields: list[str] | None = None
+    ) -> dict[str, Any]:
         """A record as REST returns it: ``attributes`` then every requested visible field."""
         obj = self.org.object(sobject)
         visible = self.org.visible_fields(obj, current_user.get())
@@ -113,9 +115,17 @@ class RestApi:
             by_lower = {f.name.lower(): f for f in visible}
             missing = [n for n in fields if n.lower() not in by_lower]
             if missing:
-                raise SfError("INVALID_FIELD", f"No such column '{missing[0]}' on entity '{obj.name}'. If you are attempting to use a custom field, be sure to append the '__c' after the custom field name. Please reference your WSDL or the describe call for the appropriate names.")
+                raise SfError(
+                    "INVALID_FIELD",
+                    f"No such column '{missing[0]}' on entity '{obj.name}'. If you are attempting to use a custom field, be sure to append the '__c' after the custom field name. Please reference your WSDL or the describe call for the appropriate names.",
+                )
             visible = [by_lower[n.lower()] for n in fields]
-        out: dict[str, Any] = {"attributes": {"type": obj.name, "url": f"/services/data/{version}/sobjects/{obj.name}/{rec['Id']}"}}
+        out: dict[str, Any] = {
+            "attributes": {
+                "type": obj.name,
+                "url": f"/services/data/{version}/sobjects/{obj.name}/{rec['Id']}",
+            }
+        }
         for f in visible:
             out[f.name] = render(f, rec.get(f.name))
         return out
@@ -125,7 +135,10 @@ class RestApi:
         obj = self.org.object(sobject)
         body = parse_body(request)
         if not isinstance(body, dict):
-            raise SfError("JSON_PARSER_ERROR", "Cannot deserialize instance of " + obj.name + " from START_ARRAY value").http()
+            raise SfError(
+                "JSON_PARSER_ERROR",
+                "Cannot deserialize instance of " + obj.name + " from START_ARRAY value",
+            ).http()
         if lock_fault.get():
             raise lock_error(None).http()
         record_id = self.org.create(obj.name, body, current_user.get())
@@ -148,7 +161,10 @@ class RestApi:
         obj = self.org.object(sobject)
         body = parse_body(request)
         if not isinstance(body, dict):
-            raise SfError("JSON_PARSER_ERROR", "Cannot deserialize instance of " + obj.name + " from START_ARRAY value").http()
+            raise SfError(
+                "JSON_PARSER_ERROR",
+                "Cannot deserialize instance of " + obj.name + " from START_ARRAY value",
+            ).http()
         if lock_fault.get():
             raise lock_error(record_id).http()
         self.org.update(obj.name, record_id, body, current_user.get())
@@ -175,7 +191,9 @@ class RestApi:
         now = self.org.now()
         earliest = (now - dt.timedelta(days=days)).replace(second=0, microsecond=0)
         if start < earliest:
-            raise SfError("INVALID_REPLICATION_DATE", f"startDate cannot be more than {days} days ago").http()
+            raise SfError(
+                "INVALID_REPLICATION_DATE", f"startDate cannot be more than {days} days ago"
+            ).http()
         if end <= start:
             raise SfError("INVALID_REPLICATION_DATE", "EndDate must be after StartDate").http()
         covered = min(end, now).replace(second=0, microsecond=0)  # seconds are truncated
@@ -186,7 +204,9 @@ class RestApi:
         obj = self.org.object(sobject)
         start, covered, _ = self._window(request, _UPDATED_DAYS)
         with self.org.lock:
-            ids = [r["Id"] for r in self.org.rows(obj.name) if start <= r["SystemModstamp"] < covered]
+            ids = [
+                r["Id"] for r in self.org.rows(obj.name) if start <= r["SystemModstamp"] < covered
+            ]
         if len(ids) > _MAX_IDS:
             raise SfError("EXCEEDED_ID_LIMIT", "Too many ids: narrow the start/end window").http()
         return Response.json(200, {"ids": ids, "latestDateCovered": format_datetime(covered)})
@@ -203,7 +223,14 @@ class RestApi:
             ]
         if len(rows) > _MAX_IDS:
             raise SfError("EXCEEDED_ID_LIMIT", "Too many ids: narrow the start/end window").http()
-        return Response.json(200, {"deletedRecords": rows, "earliestDateAvailable": format_datetime(earliest), "latestDateCovered": format_datetime(covered)})
+        return Response.json(
+            200,
+            {
+                "deletedRecords": rows,
+                "earliestDateAvailable": format_datetime(earliest),
+                "latestDateCovered": format_datetime(covered),
+            },
+        )
 
     # --- SOQL ------------------------------------------------------------------------------
 
@@ -219,7 +246,13 @@ class RestApi:
         text = request.arg("q")
         if text is None:
             raise SfError("MALFORMED_QUERY", "A query string has to be specified").http()
-        result = self.engine.execute(text, include_deleted=include_deleted, user=current_user.get(), version=_v(version), batch_size=self._batch_size(request))
+        result = self.engine.execute(
+            text,
+            include_deleted=include_deleted,
+            user=current_user.get(),
+            version=_v(version),
+            batch_size=self._batch_size(request),
+        )
         return Response.json(200, result)
 
     def query(self, request: Request, version: str) -> Response:

@@ -130,7 +130,13 @@ class ObjectDef:
 
 def _picklist_values(f: FieldDef) -> list[dict[str, Any]]:
     return [
-        {"active": True, "defaultValue": v == f.default_value, "label": v, "validFor": None, "value": v}
+        {
+            "active": True,
+            "defaultValue": v == f.default_value,
+            "label": v,
+            "validFor": None,
+            "value": v,
+        }
         for v in f.picklist
     ]
 

@@ -66,7 +66,13 @@ def _utc(moment: dt.datetime) -> dt.datetime:
 def _provision(org: Org) -> None:
     """Create the seed custom fields and grant them to the integration user (idempotent)."""
     perm = next((p for p in org.rows("PermissionSet") if p["Name"] == SEED_PERMISSION_SET), None)
-    perm_id = perm["Id"] if perm else org.insert_system("PermissionSet", {"Name": SEED_PERMISSION_SET, "Label": "CRM Sync seed fields"})
+    perm_id = (
+        perm["Id"]
+        if perm
+        else org.insert_system(
+            "PermissionSet", {"Name": SEED_PERMISSION_SET, "Label": "CRM Sync seed fields"}
+        )
+    )
     for sobject, fields in SEED_FIELDS.items():
         obj = org.schema[sobject]
         for f in fields:
@@ -74,9 +80,21 @@ def _provision(org: Org) -> None:
                 obj.fields[f.name] = f
                 for rec in org.records[sobject].values():
                     rec.setdefault(f.name, None)
-                org.insert_system("FieldPermissions", {"ParentId": perm_id, "SobjectType": sobject, "Field": f"{sobject}.{f.name}", "PermissionsRead": True, "PermissionsEdit": True})
+                org.insert_system(
+                    "FieldPermissions",
+                    {
+                        "ParentId": perm_id,
+                        "SobjectType": sobject,
+                        "Field": f"{sobject}.{f.name}",
+                        "PermissionsRead": True,
+                        "PermissionsEdit": True,
+                    },
+                )
     if not any(a["PermissionSetId"] == perm_id for a in org.rows("PermissionSetAssignment")):
-        org.insert_system("PermissionSetAssignment", {"AssigneeId": org.integration_user_id, "PermissionSetId": perm_id})
+        org.insert_system(
+            "PermissionSetAssignment",
+            {"AssigneeId": org.integration_user_id, "PermissionSetId": perm_id},
+        )
 
 
 class _Loader:
@@ -116,7 +134,9 @@ class _Loader:
     def product(self, family: str | None) -> tuple[str, str]:
         key = family or "None"
         if key not in self.products:
-            product = self.add("Product2", {"Name": f"{key.title()} products", "Family": key, "IsActive": True})
+            product = self.add(
+                "Product2", {"Name": f"{key.title()} products", "Family": key, "IsActive": True}
+            )
             self.products[key] = self.add("PricebookEntry", {
                 "Pricebook2Id": self.org.standard_pricebook_id, "Product2Id": product,
                 "UnitPrice": 1.0, "IsActive": True,
@@ -132,8 +152,18 @@ class _Loader:
                 "Description": definition.code,
             })  # fmt: skip
             if event:
-                for order, (label, responded) in enumerate((("Registered", False), ("Attended", True)), start=3):
-                    self.add("CampaignMemberStatus", {"CampaignId": camp, "Label": label, "HasResponded": responded, "SortOrder": order})
+                for order, (label, responded) in enumerate(
+                    (("Registered", False), ("Attended", True)), start=3
+                ):
+                    self.add(
+                        "CampaignMemberStatus",
+                        {
+                            "CampaignId": camp,
+                            "Label": label,
+                            "HasResponded": responded,
+                            "SortOrder": order,
+                        },
+                    )
             self.campaigns[definition.code] = camp
         return self.campaigns[definition.code]
 
@@ -144,7 +174,9 @@ class _Loader:
             self._account(c)
         for c in book.companies:
             if c.parent_id:
-                self.org.records["Account"][self.accounts[c.id]]["ParentId"] = self.accounts[c.parent_id]
+                self.org.records["Account"][self.accounts[c.id]]["ParentId"] = self.accounts[
+                    c.parent_id
+                ]
         self._potentials()
         for ct in book.contacts:
             self.contacts[ct.id] = self.add("Contact", {
@@ -229,20 +261,33 @@ class _Loader:
         code = a.event_code or a.campaign
         if who is None or code not in self.campaigns:
             return
-        status = {"event_registered": "Registered", "event_attended": "Attended"}.get(kind, "Responded")
+        status = {"event_registered": "Registered", "event_attended": "Attended"}.get(
+            kind, "Responded"
+        )
         key = (self.campaigns[code], who)
         if key in self.members:
             if status != "Registered":
-                self.org.touch("CampaignMember", self.members[key], {"Status": status, "HasResponded": True})
+                self.org.touch(
+                    "CampaignMember", self.members[key], {"Status": status, "HasResponded": True}
+                )
             return
-        self.members[key] = self.add("CampaignMember", {"CampaignId": key[0], "ContactId": who, "Status": status})
+        self.members[key] = self.add(
+            "CampaignMember", {"CampaignId": key[0], "ContactId": who, "Status": status}
+        )
 
     def _roles(self) -> None:
         for ct in self.book.contacts:
             account = self.accounts.get(ct.company_id or "")
             opp = self.first_won.get(account or "")
             if opp and ct.role is not None:
-                self.add("OpportunityContactRole", {"OpportunityId": opp, "ContactId": self.contacts[ct.id], "Role": _OCR_ROLES[ct.role.value]})
+                self.add(
+                    "OpportunityContactRole",
+                    {
+                        "OpportunityId": opp,
+                        "ContactId": self.contacts[ct.id],
+                        "Role": _OCR_ROLES[ct.role.value],
+                    },
+                )
 
 
 def load_book(org: Org, book: Any) -> dict[str, int]:

@@ -164,7 +164,10 @@ def _unescape(text: str, raw: str, pos: int) -> str:
                 out.append(_LIKE_ESCAPES[nxt])  # kept escaped; only LIKE gives it meaning
             else:
                 raise located_error(
-                    text, pos + i + 1, "MALFORMED_QUERY", f"Invalid string literal '{raw}'. Illegal character sequence '\\{nxt}' in string literal."
+                    text,
+                    pos + i + 1,
+                    "MALFORMED_QUERY",
+                    f"Invalid string literal '{raw}'. Illegal character sequence '\\{nxt}' in string literal.",
                 )
             i += 2
         else:
@@ -187,7 +190,9 @@ def tokenize(text: str) -> list[Tok]:
             value: Any = None
             if kind == "string":
                 if len(raw) - 2 > MAX_LITERAL_LENGTH:
-                    raise located_error(text, pos, "MALFORMED_QUERY", "String literal value too long")
+                    raise located_error(
+                        text, pos, "MALFORMED_QUERY", "String literal value too long"
+                    )
                 value = _unescape(text, raw[1:-1], pos + 1)
             toks.append(Tok(kind, raw, pos, value))
         pos = m.end()
@@ -253,7 +258,9 @@ class _Parser:
             while self.tok.text == ",":
                 self.take()
                 if self.tok.text == "(":
-                    raise self.fail(message="Subqueries are not supported by the sandbox's SOQL subset")
+                    raise self.fail(
+                        message="Subqueries are not supported by the sandbox's SOQL subset"
+                    )
                 fields.append(self.path())
         self.expect_kw("from")
         obj = self.tok
@@ -348,7 +355,9 @@ class _Parser:
     def literal_list(self) -> tuple[Literal, ...]:
         self.expect("(")
         if self.tok.kw("select"):
-            raise self.fail(message="Semi-join subqueries are not supported by the sandbox's SOQL subset")
+            raise self.fail(
+                message="Semi-join subqueries are not supported by the sandbox's SOQL subset"
+            )
         items = [self.literal()]
         while self.tok.text == ",":
             self.take()

@@ -116,7 +116,10 @@ class Org:
             if fp["ParentId"] in sets:
                 key = str(fp["Field"]).lower()
                 read, edit = out.get(key, (False, False))
-                out[key] = (read or bool(fp["PermissionsRead"]), edit or bool(fp["PermissionsEdit"]))
+                out[key] = (
+                    read or bool(fp["PermissionsRead"]),
+                    edit or bool(fp["PermissionsEdit"]),
+                )
         return out
 
     def visible_fields(self, obj: ObjectDef, user_id: str) -> list[FieldDef]:
@@ -205,7 +208,9 @@ class Org:
             out[f.name] = self._check_reference(f, coerce(f, raw))
         if locked:
             raise SfError(
-                "INVALID_FIELD_FOR_INSERT_UPDATE", _NOT_WRITABLE.format(", ".join(locked)), fields=locked
+                "INVALID_FIELD_FOR_INSERT_UPDATE",
+                _NOT_WRITABLE.format(", ".join(locked)),
+                fields=locked,
             )
         return out
 
@@ -244,7 +249,7 @@ class Org:
             if not obj.createable:
                 raise SfError("INVALID_TYPE", f"sObject type '{obj.name}' cannot be created")
             values = self._convert(obj, data, user_id, creating=True)
-            rec: Record = {f: None for f in obj.fields}
+            rec: Record = dict.fromkeys(obj.fields)
             for f in obj.fields.values():
                 if f.type == "boolean":
                     rec[f.name] = bool(f.default_checkbox)
@@ -259,7 +264,7 @@ class Org:
         """Insert already-typed values, bypassing API write checks (org setup and seeding)."""
         with self.lock:
             obj = self.object(sobject)
-            rec: Record = {f: None for f in obj.fields}
+            rec: Record = dict.fromkeys(obj.fields)
             for f in obj.fields.values():
                 if f.type == "boolean":
                     rec[f.name] = bool(f.default_checkbox)

@@ -31,7 +31,9 @@ CASCADE: dict[str, tuple[tuple[str, str], ...]] = {
     "Product2": (("PricebookEntry", "Product2Id"),),
 }  # fmt: skip
 
-_UNKNOWN_DUPLICATE = "duplicate value found: <unknown> duplicates value on record with id: <unknown>"
+_UNKNOWN_DUPLICATE = (
+    "duplicate value found: <unknown> duplicates value on record with id: <unknown>"
+)
 
 
 def _full_name(rec: Record) -> str:
@@ -48,7 +50,7 @@ def _duplicate(org: Org, sobject: str, rec: Record, keys: tuple[str, ...]) -> Re
 
 
 def _activity_account(org: Org, rec: Record) -> Any:
-    """facts §4.1: Task.AccountId comes from the WhatId's account, else from the Contact WhoId."""
+    """Facts §4.1: Task.AccountId comes from the WhatId's account, else from the Contact WhoId."""
     what = rec.get("WhatId")
     if what:
         if what.startswith("001"):
@@ -133,9 +135,7 @@ def _line_item(org: Org, rec: Record, old: Record | None) -> None:
 
 def _pricebook_entry(org: Org, rec: Record) -> None:
     if _duplicate(org, "PricebookEntry", rec, ("Pricebook2Id", "Product2Id")):
-        raise SfError(
-            "DUPLICATE_VALUE", "This price definition already exists in this price book"
-        )
+        raise SfError("DUPLICATE_VALUE", "This price definition already exists in this price book")
     if rec["Pricebook2Id"] != org.standard_pricebook_id and not any(
         e["Product2Id"] == rec["Product2Id"] and e["Pricebook2Id"] == org.standard_pricebook_id
         for e in org.rows("PricebookEntry")
@@ -146,7 +146,7 @@ def _pricebook_entry(org: Org, rec: Record) -> None:
 
 
 def _field_permission(org: Org, rec: Record) -> None:
-    """facts §3.3: the Field must exist on SobjectType, Edit requires Read, one row per field."""
+    """Facts §3.3: the Field must exist on SobjectType, Edit requires Read, one row per field."""
     obj = org.find_object(str(rec["SobjectType"]))
     name = str(rec["Field"])
     prefix, _, field_name = name.partition(".")

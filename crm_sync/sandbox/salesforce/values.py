@@ -99,7 +99,7 @@ def _text(f: FieldDef, value: Any) -> str:
 
 
 def _check_picklist(f: FieldDef, text: str) -> str:
-    values = [v for v in text.split(";")] if f.type == "multipicklist" else [text]
+    values = list(text.split(";")) if f.type == "multipicklist" else [text]
     if f.restricted:
         allowed = set(f.picklist)
         for v in values:
@@ -132,7 +132,9 @@ def coerce(f: FieldDef, value: Any) -> Any:
             )
         if t == "email" and not _EMAIL.match(text):
             raise SfError(
-                "INVALID_EMAIL_ADDRESS", f"{f.label}: invalid email address: {text}", fields=[f.name]
+                "INVALID_EMAIL_ADDRESS",
+                f"{f.label}: invalid email address: {text}",
+                fields=[f.name],
             )
         return text
     if t == "boolean":

@@ -58,8 +58,9 @@ def make_session(port: int) -> requests.Session:
 
 def connect(server: SandboxServer, token: str = "sandbox") -> Salesforce:
     """An official client pointed at ``server``; mdapi's own zeep session is re-routed too."""
-    sf = Salesforce(instance_url=INSTANCE, session_id=token, session=make_session(server.port), version=VERSION)
-    return sf
+    return Salesforce(
+        instance_url=INSTANCE, session_id=token, session=make_session(server.port), version=VERSION
+    )
 
 
 def mdapi(sf: Salesforce, server: SandboxServer) -> Any:

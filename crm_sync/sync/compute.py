@@ -52,6 +52,7 @@ def _encode(value: Any) -> str:
 
 def compute_phase(ctx: RunContext) -> None:
     """Decide the recompute set, evaluate, and store changed results with their push work."""
+    crash_point("compute.started")
     store, account = ctx.store, ctx.account
     fingerprint = f"{ctx.computer.fingerprint}:{ctx.mapping.fingerprint}"
     everything = store.get_state(account, "fingerprint") != fingerprint

@@ -52,9 +52,7 @@ def recover_intents(ctx: RunContext) -> None:
                 a.account == ctx.account, a.status == "intent"
             )
         ).all()
-        if not rows:
-            return
-        for entity in ENTITIES:
+        for entity in ENTITIES if rows else ():
             mine = [r for r in rows if r.entity == entity]
             now = data.crm_values(conn, ctx.account, entity, {r.record_id for r in mine})
             seen: dict[str, dict[str, str | None]] = {}
@@ -163,6 +161,7 @@ def _push_batch(
 
 def push_phase(ctx: RunContext, renew: Any) -> None:
     """Diff every queued record (plus due dead letters) and push, batch by batch."""
+    crash_point("push.started")
     recover_intents(ctx)
     now = dt.datetime.now(dt.UTC)
     plan = Plan()

@@ -78,19 +78,62 @@ def clock() -> Clock:
 
 
 @pytest.fixture
-def sandbox(clock: Clock) -> SalesforceSandbox:
-    """A fresh org with an injected clock."""
-    return SalesforceSandbox(clock=clock)
+def sandbox_options() -> dict[str, Any]:
+    """Constructor options for the test's sandbox; parametrize this name to change them."""
+    return {}
 
 
 @pytest.fixture
-def server(sandbox: SalesforceSandbox) -> Iterator[SandboxServer]:
-    """The sandbox served on an ephemeral port."""
-    with sandbox.serve() as running:
-        yield running
+def sandbox(clock: Clock, sandbox_options: dict[str, Any]) -> SalesforceSandbox:
+    """A fresh org with an injected clock."""
+    return SalesforceSandbox(clock=clock, **sandbox_options)
+
+
+class _Current:
+    """Routes the shared server to the current test's sandbox (one server per session is fast)."""
+
+    def __init__(self) -> None:
+        self.sandbox: SalesforceSandbox | None = None
+
+    def __call__(self, request: Any) -> Any:
+        assert self.sandbox is not None
+        return self.sandbox.app(request)
+
+
+@pytest.fixture(scope="session")
+def _shared() -> Iterator[tuple[_Current, SandboxServer]]:
+    current = _Current()
+    with SandboxServer(current) as running:
+        yield current, running
+
+
+@pytest.fixture
+def server(sandbox: SalesforceSandbox, _shared: tuple[_Current, SandboxServer]) -> SandboxServer:
+    """The test's sandbox served on a session-wide ephemeral port."""
+    current, running = _shared
+    current.sandbox = sandbox
+    return running
 
 
 @pytest.fixture
 def sf(server: SandboxServer) -> Salesforce:
     """The official client, authenticated with the default ``sandbox`` token."""
     return connect(server)
+
+
+@pytest.fixture
+def raw(server: SandboxServer) -> requests.Session:
+    """A bare requests session to the sandbox, for raw HTTP checks (no client in between)."""
+    return make_session(server.port)
+
+
+@pytest.fixture
+def client_for(server: SandboxServer) -> Any:
+    """Factory: an official client using another token."""
+    return lambda token="sandbox": connect(server, token)
+
+
+@pytest.fixture
+def metadata(sf: Salesforce, server: SandboxServer) -> Any:
+    """``sf.mdapi`` re-routed to the sandbox."""
+    return mdapi(sf, server)

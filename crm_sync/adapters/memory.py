@@ -9,6 +9,7 @@ write) so runs are reproducible.
 ``script`` makes failures deterministic (dlt's "dummy" destination without randomness): each API
 call consumes the next item — ``"ok"``, or an exception instance that is raised
 (:class:`~crm_sync.errors.RecordRejected` instead rejects that record in the current push). With
+``script_on`` limits the script to some endpoints (e.g. ``{"push:company"}``). With
 ``path`` the whole CRM state is saved after every write, so a crash test can SIGKILL a worker and
 re-run against the same CRM.
 """
@@ -59,9 +60,11 @@ class InMemoryAdapter:
         script: Sequence[ScriptItem] = (),
         daily_quota: int | None = None,
         path: Path | None = None,
+        script_on: frozenset[str] | None = None,
     ) -> None:
         self.account = account
         self.script: list[ScriptItem] = list(script)
+        self.script_on = script_on
         self.daily_quota = daily_quota
         self.path = path
         self.calls: Counter[str] = Counter()
@@ -125,7 +128,8 @@ class InMemoryAdapter:
                 msg = f"daily API quota of {self.daily_quota} calls is spent; try again tomorrow"
                 raise QuotaExhausted(msg, crm="memory", operation=endpoint, status=429)
             self.quota_used += 1
-        item: ScriptItem = self.script.pop(0) if self.script else "ok"
+        scripted = self.script_on is None or endpoint in self.script_on
+        item: ScriptItem = self.script.pop(0) if self.script and scripted else "ok"
         if isinstance(item, Exception) and not isinstance(item, RecordRejected):
             self._save()
             raise item

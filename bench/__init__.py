@@ -7,7 +7,9 @@ Contract for a benchmark module (so ``bench/__main__.py`` finds it without being
   when the signature accepts it, and always exports it as ``CRM_SYNC_BENCH_SCALE``
   (read it with :func:`bench_scale`);
 * ``main`` returns the figures for ``bench/results.md``: a ``str`` (markdown, used verbatim), a
-  mapping ``{figure: value}`` (rendered as a table), or ``None`` (what it printed is kept).
+  mapping ``{figure: value}`` (rendered as a table), a number, or ``None`` (what it printed is
+  kept in every case but the first two);
+* ``main`` is called with ``sys.argv`` reset to just the module's file name.
 
 Timings on the shared 2-core machine are noisy; benchmarks measure in child processes so peak
 memory (``ru_maxrss``) belongs to the measured work alone (:func:`run_child`).

@@ -66,7 +66,10 @@ def render(result: Any, printed: str) -> str:
         lines += [f"| {key} | {value} |" for key, value in result.items()]
         return "\n".join(lines)
     text = printed.strip() or "(no output)"
-    return f"```\n{text}\n```"
+    block = f"```\n{text}\n```"
+    if isinstance(result, int | float) and not isinstance(result, bool):
+        return f"Returned: **{result:g}**\n\n{block}"
+    return block
 
 
 def run_one(name: str, scale: float) -> tuple[str, bool]:
@@ -77,6 +80,9 @@ def run_one(name: str, scale: float) -> tuple[str, bool]:
     tee = _Tee(sys.stdout)
     started = time.perf_counter()
     ok = True
+    saved_argv = sys.argv
+    # Modules that parse sys.argv themselves must not see the runner's arguments.
+    sys.argv = [str(Path(module.__file__ or name).name)]
     try:
         with contextlib.redirect_stdout(tee):
             result = main(**kwargs)
@@ -85,6 +91,8 @@ def run_one(name: str, scale: float) -> tuple[str, bool]:
         ok = False
         body = f"**failed**\n\n```\n{traceback.format_exc()[-3000:]}\n```"
         print(body, file=sys.stderr)
+    finally:
+        sys.argv = saved_argv
     elapsed = time.perf_counter() - started
     stamp = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
     short = name.removeprefix("bench_")

@@ -36,10 +36,13 @@ def test_update_results_replaces_only_its_section(tmp_path: Path) -> None:
 
 
 def test_render_accepts_str_mapping_or_printed_output() -> None:
-    """A module may return markdown, a figures mapping, or nothing (its output is kept)."""
+    """A module may return markdown, a figures mapping, a number or nothing (output is kept)."""
     assert render("**x**", "") == "**x**"
     assert "| seconds | 1.5 |" in render({"seconds": 1.5}, "")
     assert "hello" in render(None, "hello\n")
+    number = render(2.5, "took 2.5 s\n")
+    assert "**2.5**" in number
+    assert "took 2.5 s" in number
 
 
 def test_scale_comes_from_environment(monkeypatch: pytest.MonkeyPatch) -> None:

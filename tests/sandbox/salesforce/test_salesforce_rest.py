@@ -17,13 +17,21 @@ INSTANCE = "https://sandbox.my.salesforce.com"
 def test_create_returns_201_body_with_18_char_id_and_prefix(sf):
     """Creating an Account answers {id, success, errors} with an 18-character 001 id."""
     res = sf.Account.create({"Name": "Acme"})
-    assert res["success"] is True and res["errors"] == []
-    assert len(res["id"]) == 18 and res["id"].startswith("001")
+    assert res["success"] is True
+    assert res["errors"] == []
+    assert len(res["id"]) == 18
+    assert res["id"].startswith("001")
 
 
 def test_key_prefixes_match_real_objects(sf):
     """Each object's ids carry its real key prefix (Lead 00Q, Campaign 701, Product2 01t...)."""
-    expected = {"Contact": "003", "Lead": "00Q", "Opportunity": "006", "Campaign": "701", "Product2": "01t"}
+    expected = {
+        "Contact": "003",
+        "Lead": "00Q",
+        "Opportunity": "006",
+        "Campaign": "701",
+        "Product2": "01t",
+    }
     payloads = {
         "Contact": {"LastName": "X"},
         "Lead": {"LastName": "X", "Company": "Y"},
@@ -39,8 +47,12 @@ def test_get_accepts_15_char_id_and_returns_attributes(sf):
     """GET by the 15-character id returns the record with attributes and derived Name."""
     cid = sf.Contact.create({"FirstName": "Ada", "LastName": "Lovelace"})["id"]
     rec = sf.Contact.get(cid[:15])
-    assert rec["Id"] == cid and rec["Name"] == "Ada Lovelace"
-    assert rec["attributes"] == {"type": "Contact", "url": f"/services/data/v62.0/sobjects/Contact/{cid}"}
+    assert rec["Id"] == cid
+    assert rec["Name"] == "Ada Lovelace"
+    assert rec["attributes"] == {
+        "type": "Contact",
+        "url": f"/services/data/v62.0/sobjects/Contact/{cid}",
+    }
 
 
 def test_audit_fields_follow_the_clock_and_user(sf, sandbox, clock):
@@ -80,7 +92,11 @@ def test_required_field_missing(sf):
     with pytest.raises(SalesforceMalformedRequest) as err:
         sf.Contact.create({"FirstName": "X"})
     assert err.value.content == [
-        {"message": "Required fields are missing: [LastName]", "errorCode": "REQUIRED_FIELD_MISSING", "fields": ["LastName"]}
+        {
+            "message": "Required fields are missing: [LastName]",
+            "errorCode": "REQUIRED_FIELD_MISSING",
+            "fields": ["LastName"],
+        }
     ]
 
 
@@ -89,13 +105,17 @@ def test_unknown_field_is_invalid_field(sf):
     with pytest.raises(SalesforceMalformedRequest) as err:
         sf.Contact.create({"LastName": "X", "Persona__c": "y"})
     assert err.value.content[0]["errorCode"] == "INVALID_FIELD"
-    assert "No such column 'Persona__c' on sobject of type Contact" in err.value.content[0]["message"]
+    assert (
+        "No such column 'Persona__c' on sobject of type Contact" in err.value.content[0]["message"]
+    )
 
 
 def test_read_only_field_is_refused(sf):
     """Writing a derived field (Opportunity.IsWon) fails INVALID_FIELD_FOR_INSERT_UPDATE."""
     with pytest.raises(SalesforceMalformedRequest) as err:
-        sf.Opportunity.create({"Name": "O", "StageName": "Prospecting", "CloseDate": "2026-01-01", "IsWon": True})
+        sf.Opportunity.create(
+            {"Name": "O", "StageName": "Prospecting", "CloseDate": "2026-01-01", "IsWon": True}
+        )
     assert err.value.content[0]["errorCode"] == "INVALID_FIELD_FOR_INSERT_UPDATE"
     assert err.value.content[0]["fields"] == ["IsWon"]
 
@@ -125,7 +145,9 @@ def test_missing_record_is_404_not_found(sf):
     """GET of an unknown id is 404 NOT_FOUND in the REST error shape."""
     with pytest.raises(SalesforceResourceNotFound) as err:
         sf.Contact.get("003000000000000AAA")
-    assert err.value.content == [{"message": "The requested resource does not exist", "errorCode": "NOT_FOUND"}]
+    assert err.value.content == [
+        {"message": "The requested resource does not exist", "errorCode": "NOT_FOUND"}
+    ]
 
 
 def test_delete_is_soft_and_deleted_record_is_gone(sf):
@@ -150,9 +172,18 @@ def test_describe_has_picklists_restricted_flag_and_write_flags(sf):
     """describe lists picklist values, restrictedPicklist, createable/updateable per field."""
     fields = {f["name"]: f for f in sf.Task.describe()["fields"]}
     subtype = fields["TaskSubtype"]
-    assert subtype["type"] == "picklist" and subtype["restrictedPicklist"] is True
-    assert [v["value"] for v in subtype["picklistValues"]] == ["Task", "Email", "ListEmail", "Cadence", "Call", "LinkedIn"]
-    assert subtype["createable"] is True and subtype["updateable"] is False
+    assert subtype["type"] == "picklist"
+    assert subtype["restrictedPicklist"] is True
+    assert [v["value"] for v in subtype["picklistValues"]] == [
+        "Task",
+        "Email",
+        "ListEmail",
+        "Cadence",
+        "Call",
+        "LinkedIn",
+    ]
+    assert subtype["createable"] is True
+    assert subtype["updateable"] is False
     assert fields["AccountId"]["createable"] is False
     roles = {f["name"]: f for f in sf.OpportunityContactRole.describe()["fields"]}["Role"]
     assert "Economic Buyer" in [v["value"] for v in roles["picklistValues"]]
@@ -161,18 +192,28 @@ def test_describe_has_picklists_restricted_flag_and_write_flags(sf):
 def test_describe_global_lists_objects(sf):
     """GET /sobjects lists every standard object with its key prefix."""
     objs = {o["name"]: o for o in sf.describe()["sobjects"]}
-    assert objs["Lead"]["keyPrefix"] == "00Q" and objs["PermissionSetAssignment"]["keyPrefix"] == "0Pa"
+    assert objs["Lead"]["keyPrefix"] == "00Q"
+    assert objs["PermissionSetAssignment"]["keyPrefix"] == "0Pa"
 
 
 def test_any_version_is_accepted_and_bad_version_is_404(raw):
     """Paths accept any vNN.N version; a malformed version is 404."""
     s = raw
     auth = {"Authorization": "Bearer sandbox"}
-    assert s.get(f"{INSTANCE}/services/data/v45.0/sobjects/Account/describe", headers=auth).status_code == 200
+    assert (
+        s.get(f"{INSTANCE}/services/data/v45.0/sobjects/Account/describe", headers=auth).status_code
+        == 200
+    )
     bad = s.get(f"{INSTANCE}/services/data/v45/sobjects", headers=auth)
-    assert bad.status_code == 404 and bad.json()[0]["errorCode"] == "NOT_FOUND"
+    assert bad.status_code == 404
+    assert bad.json()[0]["errorCode"] == "NOT_FOUND"
     versions = s.get(f"{INSTANCE}/services/data/")
-    assert versions.status_code == 200 and {"version": "62.0", "url": "/services/data/v62.0", "label": "Winter '25"} in versions.json()
+    assert versions.status_code == 200
+    assert {
+        "version": "62.0",
+        "url": "/services/data/v62.0",
+        "label": "Winter '25",
+    } in versions.json()
 
 
 def test_updated_and_deleted_replication_endpoints(sf, clock):
@@ -184,7 +225,8 @@ def test_updated_and_deleted_replication_endpoints(sf, clock):
     sf.Contact.delete(b)
     clock.advance(minutes=3)
     upd = sf.Contact.updated(start, clock.now)
-    assert a in upd["ids"] and upd["latestDateCovered"] == "2026-11-23T12:06:00.000+0000"
+    assert a in upd["ids"]
+    assert upd["latestDateCovered"] == "2026-11-23T12:06:00.000+0000"
     dele = sf.Contact.deleted(start, clock.now)
     assert dele["deletedRecords"] == [{"id": b, "deletedDate": "2026-11-23T12:03:00.000+0000"}]
     assert "earliestDateAvailable" in dele
@@ -199,15 +241,20 @@ def test_deleted_refuses_start_older_than_15_days(sf, clock):
 
 def test_method_not_allowed_has_salesforce_shape(raw):
     """An unsupported verb on a known resource is 405 METHOD_NOT_ALLOWED."""
-    r = raw.put(f"{INSTANCE}/services/data/v62.0/sobjects/Account", headers={"Authorization": "Bearer sandbox"})
-    assert r.status_code == 405 and r.json()[0]["errorCode"] == "METHOD_NOT_ALLOWED"
+    r = raw.put(
+        f"{INSTANCE}/services/data/v62.0/sobjects/Account",
+        headers={"Authorization": "Bearer sandbox"},
+    )
+    assert r.status_code == 405
+    assert r.json()[0]["errorCode"] == "METHOD_NOT_ALLOWED"
 
 
 def test_uri_too_long_is_414(raw):
     """A URI over 16,384 bytes is refused with 414 (facts §4.2)."""
     ids = ",".join(["'003000000000000AAA'"] * 900)
     r = raw.get(
-        f"{INSTANCE}/services/data/v62.0/query", params={"q": f"SELECT Id FROM Contact WHERE Id IN ({ids})"},
+        f"{INSTANCE}/services/data/v62.0/query",
+        params={"q": f"SELECT Id FROM Contact WHERE Id IN ({ids})"},
         headers={"Authorization": "Bearer sandbox"},
     )
     assert r.status_code in (414, 431)

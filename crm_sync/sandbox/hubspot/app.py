@@ -53,6 +53,21 @@ _extra_lag: contextvars.ContextVar[float] = contextvars.ContextVar(
 )
 
 
+def _disable_nagle(server: SandboxServer) -> None:
+    """Set TCP_NODELAY on accepted sockets.
+
+    ``http.py``'s handler writes headers and body in two sends; with Nagle on, the body waits for
+    the client's delayed ACK (~40 ms per response: 57 s instead of 14 s for the 1,000-batch
+    benchmark). The right fix is ``disable_nagle_algorithm = True`` on ``http._Handler``; until
+    that lands, the HubSpot server uses a subclass that sets it.
+    """
+    base = server._server.RequestHandlerClass
+    assert isinstance(base, type)
+    server._server.RequestHandlerClass = type(
+        "NoDelayHandler", (base,), {"disable_nagle_algorithm": True}
+    )
+
+
 class HubSpotSandbox:
     """A stateful HubSpot portal emulator.
 
@@ -191,4 +206,6 @@ class HubSpotSandbox:
 
     def serve(self, port: int = 0) -> SandboxServer:
         """Start serving on 127.0.0.1 (ephemeral port by default); stop it with ``.stop()``."""
-        return SandboxServer(self.app, port=port).start()
+        server = SandboxServer(self.app, port=port)
+        _disable_nagle(server)
+        return server.start()

@@ -17,7 +17,9 @@ class Raw:
     def __init__(self, client: HubSpot) -> None:
         self.client = client
 
-    def __call__(self, method: str, path: str, body: Any = None, qs: dict[str, Any] | None = None) -> tuple[int, Any, Any]:
+    def __call__(
+        self, method: str, path: str, body: Any = None, qs: dict[str, Any] | None = None
+    ) -> tuple[int, Any, Any]:
         options: dict[str, Any] = {"method": method, "path": path}
         if body is not None:
             options["body"] = body

@@ -25,7 +25,9 @@ def test_wrong_token_is_401_invalid_authentication(hubspot_server):
     with pytest.raises(ApiException) as err:
         client.crm.contacts.basic_api.get_page()
     body = json.loads(err.value.body)
-    assert err.value.status == 401 and body["category"] == "INVALID_AUTHENTICATION" and body["correlationId"]
+    assert err.value.status == 401
+    assert body["category"] == "INVALID_AUTHENTICATION"
+    assert body["correlationId"]
 
 
 def test_ten_secondly_limit_429_with_policy_and_headers(raw, clock):
@@ -33,10 +35,14 @@ def test_ten_secondly_limit_429_with_policy_and_headers(raw, clock):
     for _ in range(100):
         status, _, headers = raw("GET", "/crm/v3/objects/contacts")
         assert status == 200
-    assert headers["X-HubSpot-RateLimit-Remaining"] == "0" and headers["X-HubSpot-RateLimit-Interval-Milliseconds"] == "10000"
+    assert headers["X-HubSpot-RateLimit-Remaining"] == "0"
+    assert headers["X-HubSpot-RateLimit-Interval-Milliseconds"] == "10000"
     status, body, headers = raw("GET", "/crm/v3/objects/contacts")
-    assert status == 429 and headers["Retry-After"] == "10"
-    assert body["policyName"] == "TEN_SECONDLY_ROLLING" and body["errorType"] == "RATE_LIMIT" and body["status"] == "error"
+    assert status == 429
+    assert headers["Retry-After"] == "10"
+    assert body["policyName"] == "TEN_SECONDLY_ROLLING"
+    assert body["errorType"] == "RATE_LIMIT"
+    assert body["status"] == "error"
     assert body["message"] == "You have reached your ten_secondly_rolling limit."
     clock.advance(10)
     assert raw("GET", "/crm/v3/objects/contacts")[0] == 200
@@ -47,7 +53,8 @@ def test_search_secondly_limit(raw, clock):
     for _ in range(5):
         assert raw("POST", "/crm/v3/objects/contacts/search", {})[0] == 200
     status, body, _ = raw("POST", "/crm/v3/objects/contacts/search", {})
-    assert status == 429 and body["policyName"] == "SECONDLY"
+    assert status == 429
+    assert body["policyName"] == "SECONDLY"
     clock.advance(1)
     assert raw("POST", "/crm/v3/objects/contacts/search", {})[0] == 200
 
@@ -60,7 +67,9 @@ def test_daily_limit_429_without_retry_after(raw, clock):
         assert raw("GET", "/crm/v3/objects/contacts")[0] == 200
     clock.advance(10)
     status, body, headers = raw("GET", "/crm/v3/objects/contacts")
-    assert status == 429 and body["policyName"] == "DAILY" and "Retry-After" not in headers
+    assert status == 429
+    assert body["policyName"] == "DAILY"
+    assert "Retry-After" not in headers
     assert headers["X-HubSpot-RateLimit-Daily-Remaining"] == "0"
     clock.advance(86_400)
     assert raw("GET", "/crm/v3/objects/contacts")[0] == 200
@@ -68,9 +77,11 @@ def test_daily_limit_429_without_retry_after(raw, clock):
 
 def test_server_error_fault_then_recovery(raw, hubspot_sandbox):
     """A server_error rule with count=2 answers two 503s then serves normally, and logs them."""
-    hubspot_sandbox.faults.set_plan({"seed": 1, "rules": [{"api": "hubspot", "kind": "server_error", "count": 2}]})
+    hubspot_sandbox.faults.set_plan(
+        {"seed": 1, "rules": [{"api": "hubspot", "kind": "server_error", "count": 2}]}
+    )
     assert [raw("GET", "/crm/v3/objects/contacts")[0] for _ in range(3)] == [503, 503, 200]
-    status, body, _ = raw("GET", "/__sandbox__/faults/log")
+    _status, body, _ = raw("GET", "/__sandbox__/faults/log")
     assert [e["kind"] for e in body["injections"]] == ["server_error", "server_error"]
 
 
@@ -85,14 +96,20 @@ def test_rate_limit_burst_and_session_expiry_faults(raw):
     }
     assert raw("POST", "/__sandbox__/faults", plan)[0] == 200
     status, body, headers = raw("GET", "/crm/v3/objects/contacts")
-    assert (status, body["policyName"], headers["Retry-After"]) == (429, "TEN_SECONDLY_ROLLING", "2")
+    assert (status, body["policyName"], headers["Retry-After"]) == (
+        429,
+        "TEN_SECONDLY_ROLLING",
+        "2",
+    )
     assert [raw("GET", "/crm/v3/objects/contacts")[0] for _ in range(3)] == [200, 200, 401]
 
 
 def test_drop_fault_closes_the_connection(hubspot_server, hubspot_sandbox):
     """A drop rule closes the connection without an answer (a urllib3 protocol error)."""
     hubspot_sandbox.faults.set_plan({"rules": [{"kind": "drop", "count": 1}]})
-    client = HubSpot(access_token="sandbox", host=hubspot_server.url, retry=urllib3.util.Retry(total=0))
+    client = HubSpot(
+        access_token="sandbox", host=hubspot_server.url, retry=urllib3.util.Retry(total=0)
+    )
     with pytest.raises(urllib3.exceptions.HTTPError):
         client.crm.contacts.basic_api.get_page()
     assert client.crm.contacts.basic_api.get_page().results == []
@@ -101,7 +118,9 @@ def test_drop_fault_closes_the_connection(hubspot_server, hubspot_sandbox):
 def test_search_lag_fault_hides_fresh_writes(hs, hubspot_sandbox, clock):
     """A search_lag rule hides records written within its `seconds` from search."""
     hubspot_sandbox.state.create("contacts", {"email": "a@ex.com"})
-    hubspot_sandbox.faults.set_plan({"rules": [{"kind": "search_lag", "seconds": 30, "path": "/search$"}]})
+    hubspot_sandbox.faults.set_plan(
+        {"rules": [{"kind": "search_lag", "seconds": 30, "path": "/search$"}]}
+    )
     assert hs.crm.contacts.search_api.do_search(public_object_search_request={}).total == 0
     clock.advance(30)
     assert hs.crm.contacts.search_api.do_search(public_object_search_request={}).total == 1
@@ -113,18 +132,22 @@ def test_fault_decisions_are_deterministic_by_seed():
 
     plan = {"seed": 9, "rules": [{"kind": "server_error", "probability": 0.4}]}
     request = Request("GET", "/x", {}, {}, b"")
-    runs = [[bool(FaultInjector(plan).decide("hubspot", request)) for _ in range(1)] for _ in range(2)]
+    runs = [
+        [bool(FaultInjector(plan).decide("hubspot", request)) for _ in range(1)] for _ in range(2)
+    ]
     injector_a, injector_b = FaultInjector(plan), FaultInjector(plan)
     seq_a = [injector_a.decide("hubspot", request) is not None for _ in range(50)]
     seq_b = [injector_b.decide("hubspot", request) is not None for _ in range(50)]
-    assert seq_a == seq_b and 5 < sum(seq_a) < 45 and runs[0] == runs[1]
+    assert seq_a == seq_b
+    assert 5 < sum(seq_a) < 45
+    assert runs[0] == runs[1]
 
 
 def test_admin_reset_and_stats(raw, hubspot_sandbox):
     """Admin stats count requests per endpoint; reset restores a fresh portal (no auth needed)."""
     hubspot_sandbox.state.create("contacts", {"email": "a@ex.com"})
     raw("GET", "/crm/v3/objects/contacts/100002")
-    status, stats, _ = raw("GET", "/__sandbox__/stats")
+    _status, stats, _ = raw("GET", "/__sandbox__/stats")
     assert stats["endpoints"] == {"GET /crm/v3/objects/contacts/{id}": 1}
     assert raw("POST", "/__sandbox__/reset")[0] == 204
     assert raw("GET", "/crm/v3/objects/contacts")[1]["results"] == []

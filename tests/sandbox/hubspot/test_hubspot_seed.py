@@ -25,7 +25,8 @@ def test_companies_and_contacts_are_seeded_with_seed_ids(seeded):
     assert len(state.objects["contacts"]) == len(book.contacts)
     first = book.contacts[0]
     found = state.find_unique("contacts", "crm_sync_seed_id", first.id)
-    assert found is not None and found.props.get("email") == first.email
+    assert found is not None
+    assert found.props.get("email") == first.email
 
 
 def test_contacts_are_associated_to_their_company_and_parents_linked(seeded):
@@ -45,7 +46,11 @@ def test_money_activities_become_deals_with_line_items(seeded):
     """Invoices and orders become deals (crm_activity_type) with a line item carrying the list price."""
     sandbox, book = seeded
     invoices = [a for a in book.activities if a.type.value == "invoice"]
-    deals = [d for d in sandbox.state.objects["deals"].values() if d.props.get("crm_activity_type") == "invoice"]
+    deals = [
+        d
+        for d in sandbox.state.objects["deals"].values()
+        if d.props.get("crm_activity_type") == "invoice"
+    ]
     assert len(deals) == len(invoices)
     items = sandbox.state.associated(("deals", deals[0].id), "line_items")
     assert len(items) == 1
@@ -53,7 +58,7 @@ def test_money_activities_become_deals_with_line_items(seeded):
 
 def test_engagements_and_events_are_seeded(seeded):
     """Calls, meetings, visit notes, email events and events v3 are all present."""
-    sandbox, book = seeded
+    sandbox, _book = seeded
     counts = {t: len(sandbox.state.objects[t]) for t in ("calls", "meetings", "notes")}
     assert all(counts.values()), counts
     assert {e["type"] for e in sandbox.state.email_events} <= {"SENT", "OPEN", "CLICK"}
@@ -66,4 +71,7 @@ def test_seeded_portal_is_served_to_the_official_client(hubspot_server, hubspot_
 
     hubspot_sandbox.load_book(generate_book(3, 5))
     client = HubSpot(access_token="sandbox", host=hubspot_server.url)
-    assert client.crm.companies.search_api.do_search(public_object_search_request={"limit": 1}).total >= 5
+    assert (
+        client.crm.companies.search_api.do_search(public_object_search_request={"limit": 1}).total
+        >= 5
+    )

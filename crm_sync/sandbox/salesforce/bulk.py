@@ -177,6 +177,15 @@ class BulkIngest:
         current = job.info["state"]
         if state == "Aborted" and current in ("Open", "UploadComplete", "InProgress"):
             job.info["state"] = "Aborted"
+            if job.data is not None:  # the upload was never attempted: all of it is unprocessed
+                parsed = list(
+                    csv.DictReader(
+                        io.StringIO(job.data.decode("utf-8-sig"), newline=""),
+                        delimiter=_DELIMITERS[job.info["columnDelimiter"]],
+                    )
+                )
+                job.columns = list(parsed[0]) if parsed else []
+                job.unprocessed = [dict(r) for r in parsed]
         elif state == "UploadComplete" and current == "Open":
             self._process(job)
         else:

@@ -315,3 +315,23 @@ def test_metadata_refuses_bad_session(client_for, server):
         md.CustomField.create(
             [md.CustomField(fullName="Contact.X__c", label="X", type=md.FieldType("Date"))]
         )
+
+
+def test_bulk2_aborted_job_lists_unprocessed_records(raw):
+    """Aborting after the upload leaves every row in unprocessedrecords, none applied."""
+    job = raw.post(
+        f"{BASE}/jobs/ingest", json={"object": "Contact", "operation": "insert"}, headers=AUTH
+    ).json()
+    raw.put(
+        f"{BASE}/jobs/ingest/{job['id']}/batches",
+        data="LastName\nA\nB\n",
+        headers={**AUTH, "Content-Type": "text/csv"},
+    )
+    assert (
+        raw.patch(
+            f"{BASE}/jobs/ingest/{job['id']}", json={"state": "Aborted"}, headers=AUTH
+        ).json()["state"]
+        == "Aborted"
+    )
+    text = raw.get(f"{BASE}/jobs/ingest/{job['id']}/unprocessedrecords", headers=AUTH).text
+    assert text == '"LastName"\n"A"\n"B"\n'

@@ -227,17 +227,18 @@ def confirm_intents(
     a = t.audit.c
     now = dt.datetime.now(dt.UTC)
     rows: list[dict[str, Any]] = []
-    for rid, props in confirmed.items():
+    # One statement per chunk, not per record: a full run confirms every record it pushed.
+    for part in chunks(list(confirmed)):
         cond = and_(
             a.account == account,
             a.entity == entity,
-            a.record_id == rid,
             a.status == "intent",
-            a.property.in_(list(props)),
+            a.record_id.in_(part),
         )
         if run_id is not None:
             cond = and_(cond, a.run_id == run_id)
         conn.execute(update(t.audit).where(cond).values(status=status, at=now))
+    for rid, props in confirmed.items():
         if status == "confirmed":
             for prop, value in props.items():
                 rows.append(

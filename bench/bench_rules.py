@@ -27,6 +27,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import os
 import sys
 import tempfile
 import time
@@ -85,15 +86,19 @@ def phase_evaluate(data: Path) -> dict[str, Any]:
     dataset = _load(data)
     load_seconds = time.perf_counter() - started
     loaded_mb = peak_rss_mb()
-    started = time.perf_counter()
+    load_avg = os.getloadavg()[0]
+    started, cpu_started = time.perf_counter(), time.process_time()
     evaluation = evaluate(model, dataset, as_of=_as_of())
     seconds = time.perf_counter() - started
+    cpu_seconds = time.process_time() - cpu_started
     peak = peak_rss_mb()
     results = evaluation.results
     records = sum(frame.height for frame in results.values())
     relationship = results["company"]["relationship"].value_counts().sort("relationship")
     return {
         "seconds": seconds,
+        "cpu_seconds": cpu_seconds,
+        "load_average": load_avg,
         "load_seconds": load_seconds,
         "records": records,
         "base_mb": base_mb,
@@ -199,7 +204,8 @@ def main(scale: float | None = None) -> str:
         f"(frames {gen['dataset_mb']:.0f} MiB) |",
         f"| load frames (Parquet) | {ev['load_seconds']:.1f} s |",
         f"| evaluate (vectorised) | {ev['seconds']:.2f} s for {ev['records']:,} records "
-        f"= {per_vec * 1e6:.2f} µs/record |",
+        f"= {per_vec * 1e6:.2f} µs/record; CPU time {ev['cpu_seconds']:.1f} s (all threads); "
+        f"machine load average at start {ev['load_average']:.1f} on {os.cpu_count()} CPUs |",
         f"| evaluation process RSS | before data {ev['base_mb']:.0f} MiB, data loaded "
         f"{ev['loaded_mb']:.0f} MiB, peak {ev['peak_mb']:.0f} MiB |",
         f"| reference evaluator | {ref['seconds']:.2f} s for {ref_records:,} records "

@@ -6,14 +6,17 @@ comparisons, arithmetic, ``&``/``|``/``~`` already follow Kleene logic with null
 ``greatest`` are wrapped because ``min_horizontal`` skips nulls. :mod:`.evaluate` is the
 per-record oracle that the property tests hold this module to.
 
-An expression without any column reference (``1 < 2``) compiles to a scalar; use it with
-``DataFrame.with_columns`` (which broadcasts) rather than a bare ``select``.
+An expression without any column reference (``1 < 2``) compiles to a scalar (``.first()``), which
+``DataFrame.with_columns`` broadcasts; a bare ``select`` would give one row.
 """
 
 from __future__ import annotations
 
 import datetime
+import operator
+from collections.abc import Callable
 from functools import reduce
+from typing import Any
 
 import polars as pl
 
@@ -21,6 +24,7 @@ from crm_sync.rules.expr.ast import (
     Binary,
     BoolOp,
     Call,
+    CompareOp,
     Comparison,
     Expr,
     InList,
@@ -59,6 +63,41 @@ def symbol_column(symbol: Symbol) -> pl.Expr:
     return finite_pl(column) if symbol.type is ValueType.NUMBER else column
 
 
+_COMPARE: dict[str, Callable[[pl.Expr, pl.Expr], pl.Expr]] = {
+    "==": operator.eq,
+    "!=": operator.ne,
+    "<": operator.lt,
+    "<=": operator.le,
+    ">": operator.gt,
+    ">=": operator.ge,
+}
+_MIRROR: dict[CompareOp, CompareOp] = {
+    "==": "==",
+    "!=": "!=",
+    "<": ">",
+    "<=": ">=",
+    ">": "<",
+    ">=": "<=",
+}
+_NULL_PROPAGATING = frozenset({"least", "greatest", "abs", "round", "days_since", "days_between"})
+
+
+def always_null(expr: Expr) -> bool:
+    """Whether ``expr`` is null on every record, judging from its null literals alone."""
+    match expr:
+        case Literal(value=value):
+            return value is None
+        case Negate(operand=o) | Not(operand=o) | InList(operand=o):
+            return always_null(o)
+        case Binary(left=a, right=b) | Comparison(left=a, right=b):
+            return always_null(a) or always_null(b)
+        case Call(func="coalesce", args=args):
+            return all(always_null(a) for a in args)
+        case Call(func=func, args=args) if func in _NULL_PROPAGATING:
+            return any(always_null(a) for a in args)
+    return False
+
+
 class _Compiler:
     def __init__(self, scope: Scope, as_of: datetime.date) -> None:
         self.scope = scope
@@ -75,6 +114,11 @@ class _Compiler:
 
     def c(self, expr: Expr, want: T = None) -> pl.Expr:
         """Compile ``expr``; ``want`` types a bare ``null`` from its context."""
+        if not isinstance(expr, Literal) and always_null(expr):
+            # Fold statically-null subtrees to one typed literal: simpler plans, and it sidesteps
+            # Polars mis-broadcasting some when/then chains over null literals.
+            folded = infer(expr, self.scope) or want or ValueType.NUMBER
+            return pl.lit(None, dtype=DTYPES[folded])
         match expr:
             case Literal():
                 return self.literal(expr, want)
@@ -98,26 +142,19 @@ class _Compiler:
             case Comparison(op=op, left=left, right=right):
                 side = infer(left, self.scope) or infer(right, self.scope)
                 a, b = self.c(left, side), self.c(right, side)
-                match op:
-                    case "==":
-                        return a == b
-                    case "!=":
-                        return a != b
-                    case "<":
-                        return a < b
-                    case "<=":
-                        return a <= b
-                    case ">":
-                        return a > b
-                    case ">=":
-                        return a >= b
+                if not a.meta.root_names() and b.meta.root_names():
+                    # Keep the column side on the left: ``lit == when/then`` can mis-broadcast.
+                    a, b, op = b, a, _MIRROR[op]
+                return _COMPARE[op](a, b)
             case InList(operand=operand, values=values, negated=negated):
-                t = literal_type(values[0].value)
-                assert t is not None
-                items = [float(v.value) if t is ValueType.NUMBER else v.value for v in values]  # type: ignore[arg-type]
-                x = self.c(operand, t)
-                candidates = pl.Series(items, dtype=DTYPES[t]).implode()
-                found = pl.when(x.is_null()).then(None).otherwise(x.is_in(candidates))
+                item_type = literal_type(values[0].value)
+                assert item_type is not None
+                items: list[Any] = [v.value for v in values]
+                if item_type is ValueType.NUMBER:
+                    items = [float(v) for v in items]
+                x = self.c(operand, item_type)
+                candidates = pl.Series(items, dtype=DTYPES[item_type]).implode()
+                found = pl.when(x.is_not_null()).then(x.is_in(candidates))
                 return ~found if negated else found
             case IsNull(operand=operand, negated=negated):
                 x = self.c(operand, infer(operand, self.scope))
@@ -145,4 +182,6 @@ def compile_expr(expr: Expr, scope: Scope, *, as_of: datetime.date) -> pl.Expr:
     as a Polars error at run time.
     """
     check(expr, scope)
-    return _Compiler(scope, as_of).c(expr)
+    compiled = _Compiler(scope, as_of).c(expr)
+    # Polars cannot always tell that a column-free expression is a scalar (``"" in ["A"]``).
+    return compiled if compiled.meta.root_names() else compiled.first()

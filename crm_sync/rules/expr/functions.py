@@ -110,7 +110,7 @@ def _expect(call: Call, types: Sequence[T], *expected: ValueType) -> None:
 
 
 def _type_least(call: Call, types: Sequence[T]) -> T:
-    return _same(call, types, (ValueType.NUMBER, ValueType.DATE)) or ValueType.NUMBER
+    return _same(call, types, (ValueType.NUMBER, ValueType.DATE))
 
 
 def _type_abs(call: Call, types: Sequence[T]) -> T:
@@ -152,7 +152,13 @@ def _py_least(call: Call, args: list[Any], as_of: datetime.date) -> Any:
 
 def _pl_least(call: Call, args: list[pl.Expr], as_of: datetime.date) -> pl.Expr:
     combined = pl.min_horizontal(args) if call.func == "least" else pl.max_horizontal(args)
-    return pl.when(pl.any_horizontal([a.is_null() for a in args])).then(None).otherwise(combined)
+    # Literal arguments cannot be null (the compiler folds a null literal away). The then-only
+    # form matters: ``when(p).then(null).otherwise(col)`` breaks Polars broadcasting when ``p`` is
+    # true on every row and the result is compared with a literal (Polars 2.1).
+    nullable = [a for a, node in zip(args, call.args, strict=True) if not isinstance(node, Literal)]
+    if not nullable:
+        return combined
+    return pl.when(~pl.any_horizontal([a.is_null() for a in nullable])).then(combined)
 
 
 def _py_round(call: Call, args: list[Any], as_of: datetime.date) -> Any:

@@ -7,8 +7,8 @@ __init__.py).
 from __future__ import annotations
 
 import dataclasses
-import functools
 import datetime as dt
+import functools
 from typing import Any
 
 import polars as pl

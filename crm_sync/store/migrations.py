@@ -18,7 +18,7 @@ from sqlalchemy import Column, DateTime, Integer, MetaData, String, Table, selec
 from sqlalchemy.engine import Connection, Engine
 
 from crm_sync.errors import StateError
-from crm_sync.store import schema
+from crm_sync.store import distributed_schema, schema
 
 __all__ = ["MIGRATIONS", "current_version", "migrate"]
 
@@ -44,6 +44,7 @@ MIGRATIONS: list[tuple[int, str, Callable[[Connection], None]]] = [
         "dead letters, runs, snapshots, leases, state",
         _v1,
     ),
+    (2, "shared deployments: rate_budgets, webhook_events", distributed_schema.create_v2),
 ]
 
 

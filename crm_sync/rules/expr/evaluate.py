@@ -34,6 +34,7 @@ from crm_sync.rules.expr.ast import (
 from crm_sync.rules.expr.functions import FUNCTIONS, finite
 from crm_sync.rules.expr.types import Scope, Symbol, ValueType
 from crm_sync.rules.expr.unparse import unparse
+from crm_sync.rules.expr.walk import walk
 
 __all__ = ["ClauseTrace", "clauses", "evaluate", "normalise"]
 
@@ -173,43 +174,22 @@ class _Evaluator:
                 return _kleene_and(results) if op == "and" else _kleene_or(results)
         raise TypeError(f"not a rule expression node: {expr!r}")  # pragma: no cover
 
-    def inputs(self, expr: Expr, out: dict[str, Any]) -> None:
-        """Collect the values of every name and call that ``expr`` reads, keyed by their text."""
-        match expr:
-            case Name():
-                out[expr.qualified] = self.ev(expr)
-            case Call(args=args):
-                if self.scope.lookup_call(expr) is not None or any(_reads_data(a) for a in args):
-                    out[unparse(expr)] = self.ev(expr)
-                for arg in args:
-                    self.inputs(arg, out)
-            case Negate(operand=o) | Not(operand=o) | InList(operand=o) | IsNull(operand=o):
-                self.inputs(o, out)
-            case Binary(left=a, right=b) | Comparison(left=a, right=b):
-                self.inputs(a, out)
-                self.inputs(b, out)
-            case BoolOp(operands=operands):
-                for operand in operands:
-                    self.inputs(operand, out)
-            case _:
-                pass
+    def inputs(self, clause: Expr) -> dict[str, Any]:
+        """The values of every name and data-reading call in ``clause``, keyed by their text."""
+        out: dict[str, Any] = {}
+        for node in walk(clause):
+            if isinstance(node, Name):
+                out[node.qualified] = self.ev(node)
+            elif isinstance(node, Call) and any(self.reads_data(n) for n in walk(node)):
+                # Metric calls, and library calls over data such as days_since(last_order_date):
+                # explain shows the computed value next to the raw inputs.
+                out[unparse(node)] = self.ev(node)
+        return out
 
-
-def _reads_data(expr: Expr) -> bool:
-    match expr:
-        case Name():
-            return True
-        case Literal():
-            return False
-        case Call(args=args):
-            return any(_reads_data(a) for a in args)
-        case Negate(operand=o) | Not(operand=o) | InList(operand=o) | IsNull(operand=o):
-            return _reads_data(o)
-        case Binary(left=a, right=b) | Comparison(left=a, right=b):
-            return _reads_data(a) or _reads_data(b)
-        case BoolOp(operands=operands):
-            return any(_reads_data(o) for o in operands)
-    return False  # pragma: no cover
+    def reads_data(self, node: Expr) -> bool:
+        return isinstance(node, Name) or (
+            isinstance(node, Call) and self.scope.lookup_call(node) is not None
+        )
 
 
 def evaluate(
@@ -228,7 +208,6 @@ def evaluate(
     evaluator = _Evaluator(row, scope, as_of)
     if trace is not None:
         for clause in clauses(expr):
-            inputs: dict[str, Any] = {}
-            evaluator.inputs(clause, inputs)
+            inputs = evaluator.inputs(clause)
             trace.append(ClauseTrace(unparse(clause), clause.pos, inputs, evaluator.ev(clause)))
     return evaluator.ev(expr)

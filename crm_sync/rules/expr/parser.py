@@ -26,7 +26,8 @@ from crm_sync.rules.expr.ast import (
     Negate,
     Not,
 )
-from crm_sync.rules.expr.lexer import MAX_LENGTH, Kind, Token, describe, shift, tokenize
+from crm_sync.rules.expr.lexer import KEYWORDS, MAX_LENGTH, Kind, Token, describe, shift, tokenize
+from crm_sync.rules.expr.walk import first_deeper_than
 
 __all__ = ["MAX_DEPTH", "parse"]
 
@@ -104,9 +105,7 @@ class _Parser:
 
     def trailing_message(self) -> str:
         tok = self.tok
-        if tok.kind is Kind.NAME and tok.text.lower() in {"and", "or", "not", "in", "is", "null"}:
-            return f"keywords are lower-case: write {tok.text.lower()} instead of {tok.text}"
-        if tok.kind is Kind.NAME and tok.text in {"NULL", "TRUE", "FALSE"}:
+        if tok.kind is Kind.NAME and tok.text.lower() in KEYWORDS:
             return f"keywords are lower-case: write {tok.text.lower()} instead of {tok.text}"
         if self.at(")"):
             return "unmatched ')'"
@@ -186,11 +185,11 @@ class _Parser:
             raise self.fail(
                 f'expected a list of values like ["A", "B"] after \'{context}\', found {describe(self.tok)}'
             )
-        open_tok = self.next()
+        self.next()
         values: list[Literal] = []
         while not self.at("]"):
             start = self.tok
-            item = self.expr(_OR, open_tok)
+            item = self.expr(_OR, self.tokens[self.i - 1])
             if self.tok.kind is Kind.ERROR:
                 raise self.fail("")
             literal = _as_literal(item)
@@ -243,7 +242,7 @@ class _Parser:
         if self.at("("):
             self.next()
             inner = self.expr(0, tok)
-            self.expect(")", "to close the '(' at " + str(tok.pos))
+            self.expect(")", f"to close the '(' at {tok.pos.line}:{tok.pos.col}")
             return inner
         if self.at("["):
             self.value_list_anywhere()
@@ -276,7 +275,7 @@ class _Parser:
         return Name(tok.text, tok.pos)
 
     def call(self, func: Token) -> Expr:
-        open_tok = self.next()
+        self.next()
         args: list[Expr] = []
         while not self.at(")"):
             if (
@@ -288,7 +287,7 @@ class _Parser:
                     "keyword arguments (name=value) are not allowed; pass arguments by position",
                     self.peek().pos,
                 )
-            args.append(self.expr(_OR, open_tok if not args else self.tokens[self.i - 1]))
+            args.append(self.expr(_OR, self.tokens[self.i - 1]))
             if self.at(","):
                 self.next()
             elif not self.at(")"):
@@ -324,29 +323,6 @@ def _as_literal(expr: Expr) -> Literal | None:
     return None
 
 
-def _too_deep(expr: Expr) -> Expr | None:
-    """The first node (pre-order) deeper than MAX_DEPTH, found without recursion."""
-    stack: list[tuple[Expr, int]] = [(expr, 1)]
-    while stack:
-        node, depth = stack.pop()
-        if depth > MAX_DEPTH:
-            return node
-        children: tuple[Expr, ...]
-        match node:
-            case Call(args=args):
-                children = args
-            case Negate(operand=o) | Not(operand=o) | InList(operand=o) | IsNull(operand=o):
-                children = (o,)
-            case Binary(left=a, right=b) | Comparison(left=a, right=b):
-                children = (a, b)
-            case BoolOp(operands=ops):
-                children = ops
-            case _:
-                children = ()
-        stack.extend((child, depth + 1) for child in reversed(children))
-    return None
-
-
 def parse(text: str, *, origin: Position | None = None) -> Expr:
     """Parse rule text into the syntax tree; every failure is an :class:`ExprSyntaxError`.
 
@@ -365,7 +341,7 @@ def parse(text: str, *, origin: Position | None = None) -> Expr:
             'empty expression: write a condition such as tier == "A"', tokens[0].pos
         )
     expr = _Parser(tokens).parse_all()
-    deep = _too_deep(expr)
+    deep = first_deeper_than(expr, MAX_DEPTH)
     if deep is not None:
         raise ExprSyntaxError(
             f"expression is nested too deeply (more than {MAX_DEPTH} levels); split it into derived metrics",

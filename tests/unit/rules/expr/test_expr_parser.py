@@ -526,3 +526,18 @@ def test_unparse_normalises_spacing_and_quotes() -> None:
     """Whitespace, single quotes and redundant parentheses disappear in canonical text."""
     assert unparse(parse("( a+b )*c>='x'")) == '(a + b) * c >= "x"'
     assert unparse(parse("a and b or c")) == "(a and b) or c"
+
+
+def test_exactly_max_length_is_accepted() -> None:
+    """The 4,000-character limit is inclusive."""
+    text = "a or " * 799 + "abcd"
+    assert len(text) == 3999
+    parse(text + " ")
+    assert syntax_error(text + "  ").message.startswith("expression is too long (4001 characters")
+
+
+def test_missing_list_item_names_the_comma() -> None:
+    """An empty slot in a list is reported after the comma, not after '['."""
+    err = syntax_error("x in [1, , 2]")
+    assert err.message == "expected an operand after ',', found ','"
+    assert err.position == P(1, 10)

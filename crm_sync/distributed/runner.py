@@ -1,0 +1,141 @@
+"""What a distributed task does, without Celery: pull one stream, or sync one account.
+
+Celery tasks (:mod:`crm_sync.distributed.celery_app`) are thin wrappers over these functions, so
+tests and orchestrators can run the same work in-process. The split follows DESIGN §11: one job
+per CRM account *and object type* for the pull (companies, contacts and activities of one account
+are fetched by different workers at once), then one job per account that computes and pushes.
+
+Three guarantees hold however many workers run:
+
+* one writer per account — :func:`sync_account` is :func:`~crm_sync.sync.engine.run_sync`,
+  which holds the account's lease (:mod:`crm_sync.store.leases`) for the whole run;
+* one reader per stream — a pull takes the lease ``<account>#pull:<stream>``, so two workers never
+  page through the same stream at once (cursors stay monotonic);
+* the account's API limit — every call goes through :class:`RateGatedAdapter` and the account's
+  row of the shared :class:`SharedRateBudget`.
+
+.. versionadded:: 0.2
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from crm_sync.adapters.base import EntityName, Stream
+from crm_sync.adapters.memory import InMemoryAdapter
+from crm_sync.config import Settings
+from crm_sync.distributed.accounts import AccountSpec, Built, build, load_accounts
+from crm_sync.distributed.budget import SharedRateBudget
+from crm_sync.distributed.gate import RateGatedAdapter
+from crm_sync.errors import LockHeld
+from crm_sync.mapping.plan import pull_properties
+from crm_sync.store.sql import Store
+from crm_sync.sync import pull
+from crm_sync.sync.engine import RunRecord, account_key, run_sync
+from crm_sync.sync.lock import Lease, new_holder_id
+from crm_sync.sync.options import RunContext, RunOptions
+from crm_sync.sync.ratelimit import CallGate
+
+__all__ = ["STREAMS", "Runtime", "pull_stream", "sync_account"]
+
+STREAMS: dict[Stream, EntityName | None] = {
+    "companies": "company",
+    "contacts": "contact",
+    "activities": None,
+}
+
+
+@dataclass
+class Runtime:
+    """Per-process state of a worker: the shared store, the budget and the accounts."""
+
+    settings: Settings
+    store: Store
+    accounts: dict[str, AccountSpec]
+    budget: SharedRateBudget
+    _built: dict[str, Built] = field(default_factory=dict)
+
+    @classmethod
+    def open(cls, settings: Settings | None = None, accounts_file: Path | None = None) -> Runtime:
+        """Open the store named by ``CRM_SYNC_STORE_URL`` and read ``CRM_SYNC_ACCOUNTS_FILE``."""
+        settings = settings or Settings()
+        store = Store.open(settings.store_url, settings.store_path)
+        path = accounts_file or Path(_env("CRM_SYNC_ACCOUNTS_FILE", "accounts.yaml"))
+        return cls(settings, store, load_accounts(path), SharedRateBudget(store))
+
+    def built(self, name: str) -> Built:
+        """Adapter, mapping and computer for ``name`` (built once per process)."""
+        if name not in self._built:
+            if name not in self.accounts:
+                msg = f"unknown account '{name}'"
+                raise KeyError(msg)
+            self._built[name] = build(self.accounts[name], self.settings)
+        return self._built[name]
+
+    def gated(self, name: str) -> tuple[Built, RateGatedAdapter, str]:
+        """The account's adapter behind its shared rate budget, and its store key."""
+        built = self.built(name)
+        key = account_key(built.adapter)
+        self.budget.configure(key, built.spec.rate)
+        if built.spec.target == "memory":
+            # A file-persisted fake CRM is shared with other processes: re-read it every task.
+            fresh = InMemoryAdapter(built.adapter.account, path=built.spec.crm_file)
+            built = replace(built, adapter=fresh)
+        return built, RateGatedAdapter(built.adapter, self.budget, key), key
+
+    def options(self, built: Built) -> RunOptions:
+        """Run options from settings; the per-process bucket is off (the shared one paces)."""
+        s = self.settings
+        return RunOptions(
+            budget=s.run_budget,
+            rate=0.0,
+            page_size=built.spec.page_size or s.page_size,
+            overlap_s=s.overlap_s,
+            lease_ttl_s=s.lease_ttl_s,
+        )
+
+    def close(self) -> None:
+        """Release the store's connections."""
+        self.store.close()
+
+
+def _env(name: str, default: str) -> str:
+    import os  # noqa: PLC0415 - only here, to keep the module's imports about the work itself
+
+    return os.environ.get(name, default)
+
+
+def pull_stream(rt: Runtime, name: str, stream: Stream) -> dict[str, Any]:
+    """Pull one stream of one account into the store; skipped when another worker pulls it."""
+    built, adapter, key = rt.gated(name)
+    options = rt.options(built)
+    ctx = RunContext(
+        adapter, built.mapping, built.computer, rt.store, options, key, CallGate(None, None)
+    )
+    entity = STREAMS[stream]
+    props = pull_properties(built.mapping, entity) if entity else []
+    pages = 0
+    try:
+        with Lease(rt.store, f"{key}#pull:{stream}", new_holder_id(), options.lease_ttl_s):
+            # The engine's own page loop and page store: same cursor and crash-safety rules.
+            for page in pull._pages(ctx, stream, props):
+                pull._store_page(ctx, page, entity)
+                pages += 1
+    except LockHeld as exc:
+        return {"account": name, "stream": stream, "status": "skipped", "holder": exc.holder}
+    return {
+        "account": name,
+        "stream": stream,
+        "status": "ok",
+        "pages": pages,
+        "counts": ctx.counts,
+        "waited_s": round(adapter.waited_s, 3),
+    }
+
+
+def sync_account(rt: Runtime, name: str) -> RunRecord:
+    """Compute and push one account (a full incremental run); raises LockHeld when taken."""
+    built, adapter, _ = rt.gated(name)
+    return run_sync(adapter, built.mapping, built.computer, rt.store, rt.options(built))

@@ -30,6 +30,7 @@ from crm_sync.sandbox.salesforce.bulk import BulkIngest
 from crm_sync.sandbox.salesforce.composite import Collections
 from crm_sync.sandbox.salesforce.context import current_user, lock_fault
 from crm_sync.sandbox.salesforce.errors import SfError, error_response
+from crm_sync.sandbox.salesforce.flows import Flows
 from crm_sync.sandbox.salesforce.limits import (
     DEVELOPER_EDITION_DAILY_LIMIT,
     ApiLimits,
@@ -100,7 +101,9 @@ class SalesforceSandbox:
         self.rest = RestApi(self.state, self.queries, self.limits)
         self.bulk = BulkIngest(self.state, self.limits)
         self.metadata = MetadataApi(self.state, self.sessions, self.limits)
+        self.flows = Flows()
         router = Router()
+        self.flows.register(router)
         Collections(self.state, self.rest).register(router)
         self.bulk.register(router)
         self.rest.register(router)

@@ -150,7 +150,7 @@ def register(app: typer.Typer) -> None:
             raise typer.Exit(3)
 
     @app.command("worker")
-    def worker_cmd(
+    def worker_cmd(  # noqa: PLR0917 - typer maps each option to a parameter
         every: Annotated[str, typer.Option("--every", help="interval, e.g. 15m")] = "15m",
         target: Target = "hubspot",
         crm_file: CrmFile = None,
@@ -158,8 +158,17 @@ def register(app: typer.Typer) -> None:
         max_runs: Annotated[
             int | None, typer.Option("--max-runs", help="stop after N runs")
         ] = None,
+        celery: Annotated[
+            bool, typer.Option("--celery", help="be a Celery worker for distributed runs")
+        ] = False,
+        concurrency: Annotated[int, typer.Option("--concurrency", help="with --celery")] = 1,
     ) -> None:
         """Run every interval; SIGTERM stops gracefully between batches."""
+        if celery:
+            from crm_sync.cli.commands.distributed import run_celery_worker  # noqa: PLC0415
+
+            run_celery_worker(concurrency, None)
+            return
         stop = GracefulStop().install()
         records: list[dict[str, Any]] = []
         try:

@@ -492,7 +492,7 @@ def _cards(report: dict[str, Any]) -> str:
     cur = report["current_run"]
     rel = report["relationship_map"]["set"]
     cov = next((c for c in report["coverage"] if c["run"] == cur and c["set"] == rel), None)
-    tr = next((t for t in report["transitions"] if t["set"] == rel), {})
+    tr: dict[str, Any] = next((t for t in report["transitions"] if t["set"] == rel), {})
     dr = next((d for d in report["drift"] if d["set"] == rel), None)
     cards = [
         ("runs", str(len(report["runs"]))),

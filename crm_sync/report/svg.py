@@ -64,7 +64,7 @@ def _text(
 def _nice_max(v: float) -> float:
     if v <= 0:
         return 1.0
-    mag = 10 ** math.floor(math.log10(v))
+    mag = 10.0 ** math.floor(math.log10(v))
     for m in (1, 2, 5, 10):
         if v <= m * mag:
             return m * mag
@@ -118,7 +118,7 @@ def stacked_area(
     for k, (_, vals) in enumerate(series):
         upper = [base[i] + vals[i] for i in range(n)]
         if n == 1:
-            pts = [
+            pts: list[tuple[float, float]] = [
                 (left, py(upper[0])),
                 (left + pw, py(upper[0])),
                 (left + pw, py(base[0])),

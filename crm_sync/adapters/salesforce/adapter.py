@@ -45,7 +45,8 @@ from crm_sync.sync.retry import RetryPolicy
 __all__ = ["SalesforceAdapter", "from_settings"]
 
 BULK_CHUNK = 10_000
-LOCK_POLICY = RetryPolicy(max_attempts=5, deadline_s=120.0, max_wait_s=10.0, initial_wait_s=0.5)
+# initial_wait_s stays 1.0: tenacity 9 deprecates other values of wait_exponential_jitter(initial=)
+LOCK_POLICY = RetryPolicy(max_attempts=5, deadline_s=120.0, max_wait_s=10.0, initial_wait_s=1.0)
 
 
 class SalesforceAdapter:

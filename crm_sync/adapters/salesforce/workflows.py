@@ -127,7 +127,7 @@ def invoke_flow(client: SalesforceClient, flow: str, record_ids: Sequence[str]) 
         results: Any = client.restful(
             "flow", f"actions/custom/flow/{flow}", method="POST", body=body
         )
-        for rid, res in zip(batch, results or [], strict=False):
+        for rid, res in zip(chunk, results or [], strict=False):
             if res.get("isSuccess"):
                 accepted.append(rid)
             else:

@@ -174,3 +174,11 @@ def test_serve_cli_json_reports_ports_and_seed() -> None:
         assert payload["seeded"]["companies"] == 3
         proc.send_signal(signal.SIGINT)
         assert _stopped(proc) == 0
+
+
+def test_serve_cli_reports_a_missing_fault_file(tmp_path: Path) -> None:
+    """A fault file that cannot be read ends the command with exit code 2 and a clear message."""
+    with _serve("--size", "0", "--faults", str(tmp_path / "missing.yaml")) as proc:
+        _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 2
+    assert "cannot start the sandbox" in err

@@ -8,8 +8,10 @@ printed once both are ready, so a wrapper can wait for it) and serves until Ctrl
 
 from __future__ import annotations
 
+import contextlib
 import signal
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 from types import FrameType
 from typing import Annotated
@@ -36,8 +38,14 @@ def _describe(running: RunningSandbox) -> dict[str, object]:
     }
 
 
-def _wait_for_stop() -> None:
-    """Block until SIGINT or SIGTERM; the handlers only set an event, so shutdown runs here."""
+@contextlib.contextmanager
+def _stop_signals() -> Iterator[threading.Event]:
+    """An event set by SIGINT or SIGTERM, for the duration of the block.
+
+    Installed before anything is printed, so a wrapper that signals as soon as it reads the URLs
+    still gets a clean shutdown (exit 0) rather than a KeyboardInterrupt. The handlers only set
+    the event; stopping the servers happens in the main thread.
+    """
     stop = threading.Event()
 
     def handler(signum: int, frame: FrameType | None) -> None:
@@ -45,11 +53,35 @@ def _wait_for_stop() -> None:
 
     previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
-        while not stop.wait(0.5):
-            pass
+        yield stop
     finally:
         for sig, old in previous.items():
             signal.signal(sig, old)
+
+
+def _report_start_failure(exc: Exception, *, as_json: bool) -> None:
+    message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    if as_json:
+        emit_json({"ok": False, "error": {"type": type(exc).__name__, "message": message}})
+    else:
+        console.print(f"[bold red]error:[/] cannot start the sandbox: {message}")
+
+
+def _announce(running: RunningSandbox, *, token: str, as_json: bool) -> None:
+    """Say where both emulators listen: one JSON object on stdout, or lines on stderr."""
+    if as_json:
+        emit_json({"ok": True, **_describe(running)})
+        return
+    console.print(f"HubSpot sandbox:    {running.hubspot_url}")
+    console.print(f"Salesforce sandbox: {running.salesforce_url}")
+    counts = running.book_counts()
+    console.print("seeded: " + (", ".join(f"{k}={v}" for k, v in counts.items()) or "empty"))
+    shown = running.environment()
+    if token != DEFAULT_TOKEN:  # the user chose it; do not echo it into logs
+        shown = {k: ("<--token>" if v == token else v) for k, v in shown.items()}
+    for key, value in shown.items():
+        console.print(f"export {key}={value}")
+    console.print("serving; press Ctrl-C to stop")
 
 
 def register(app: typer.Typer) -> None:
@@ -87,39 +119,23 @@ def register(app: typer.Typer) -> None:
         if size < 0:
             console.print("[bold red]error:[/] --size must be >= 0")
             raise typer.Exit(2)
-        try:
-            running = start_sandbox(
-                seed=seed,
-                size=size,
-                faults_file=faults,
-                token=token,
-                hubspot_port=hubspot_port,
-                salesforce_port=salesforce_port,
-            )
-        except (OSError, ValidationError, yaml.YAMLError, ValueError) as exc:
-            message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-            if as_json:
-                emit_json({"ok": False, "error": {"type": type(exc).__name__, "message": message}})
-            else:
-                console.print(f"[bold red]error:[/] cannot start the sandbox: {message}")
-            raise typer.Exit(2) from exc
-        with running:
-            if as_json:
-                emit_json({"ok": True, **_describe(running)})
-            else:
-                console.print(f"HubSpot sandbox:    {running.hubspot_url}")
-                console.print(f"Salesforce sandbox: {running.salesforce_url}")
-                counts = running.book_counts()
-                console.print(
-                    "seeded: " + (", ".join(f"{k}={v}" for k, v in counts.items()) or "empty")
+        with _stop_signals() as stop:
+            try:
+                running = start_sandbox(
+                    seed=seed,
+                    size=size,
+                    faults_file=faults,
+                    token=token,
+                    hubspot_port=hubspot_port,
+                    salesforce_port=salesforce_port,
                 )
-                shown = running.environment()
-                if token != DEFAULT_TOKEN:  # the user chose it; do not echo it into logs
-                    shown = {k: ("<--token>" if v == token else v) for k, v in shown.items()}
-                for key, value in shown.items():
-                    console.print(f"export {key}={value}")
-                console.print("serving; press Ctrl-C to stop")
-            _wait_for_stop()
+            except (OSError, ValidationError, yaml.YAMLError, ValueError) as exc:
+                _report_start_failure(exc, as_json=as_json)
+                raise typer.Exit(2) from exc
+            with running:
+                _announce(running, token=token, as_json=as_json)
+                while not stop.wait(0.5):
+                    pass
         if not as_json:
             console.print("sandbox stopped")
 

@@ -18,7 +18,7 @@ from sqlalchemy import Column, DateTime, Integer, MetaData, String, Table, selec
 from sqlalchemy.engine import Connection, Engine
 
 from crm_sync.errors import StateError
-from crm_sync.store import distributed_schema, schema
+from crm_sync.store import distributed_schema, report_schema, schema
 
 __all__ = ["MIGRATIONS", "current_version", "migrate"]
 
@@ -45,6 +45,7 @@ MIGRATIONS: list[tuple[int, str, Callable[[Connection], None]]] = [
         _v1,
     ),
     (2, "shared deployments: rate_budgets, webhook_events", distributed_schema.create_v2),
+    (3, "report history: record_snapshots, fact_snapshots", report_schema.create_v3),
 ]
 
 

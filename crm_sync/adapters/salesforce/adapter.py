@@ -1,6 +1,6 @@
 """``SalesforceAdapter``: the engine's seam to one org, assembled from the modules beside it.
 
-Batch size: with Bulk enabled, :attr:`max_batch` is the Bulk chunk (default 10,000) so the engine
+Batch size: with Bulk enabled, :attr:`max_batch` is the Bulk chunk (default 50,000) so the engine
 hands over large batches; a batch below ``bulk_threshold`` (default 2,000) goes out as sObject
 Collections of 200, one API call each, and a batch at or above it as one Bulk API 2.0 job
 (facts §2.2). With ``bulk_threshold=None`` the adapter is collections-only and
@@ -44,7 +44,7 @@ from crm_sync.sync.retry import RetryPolicy
 
 __all__ = ["SalesforceAdapter", "from_settings"]
 
-BULK_CHUNK = 10_000
+BULK_CHUNK = 50_000  # rows per Bulk job; one CSV upload well under the 100 MB cap (facts §2.2)
 # initial_wait_s stays 1.0: tenacity 9 deprecates other values of wait_exponential_jitter(initial=)
 LOCK_POLICY = RetryPolicy(max_attempts=5, deadline_s=120.0, max_wait_s=10.0, initial_wait_s=1.0)
 

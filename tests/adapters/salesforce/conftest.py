@@ -142,7 +142,9 @@ def adapter(make_adapter: Any) -> SalesforceAdapter:
 def grant(sandbox: SalesforceSandbox, sobject: str, *fields: FieldDef) -> None:
     """Add already-provisioned custom fields visible to the integration user (test setup)."""
     org = sandbox.state
-    perm = org.insert_system("PermissionSet", {"Name": f"Test_{sobject}_{len(org.rows('PermissionSet'))}", "Label": "t"})
+    perm = org.insert_system(
+        "PermissionSet", {"Name": f"Test_{sobject}_{len(org.rows('PermissionSet'))}", "Label": "t"}
+    )
     for f in fields:
         org.schema[sobject].fields[f.name] = f
         for rec in org.records[sobject].values():
@@ -151,9 +153,17 @@ def grant(sandbox: SalesforceSandbox, sobject: str, *fields: FieldDef) -> None:
             continue  # standard fields need no FLS grant
         org.insert_system(
             "FieldPermissions",
-            {"ParentId": perm, "SobjectType": sobject, "Field": f"{sobject}.{f.name}", "PermissionsRead": True, "PermissionsEdit": True},
+            {
+                "ParentId": perm,
+                "SobjectType": sobject,
+                "Field": f"{sobject}.{f.name}",
+                "PermissionsRead": True,
+                "PermissionsEdit": True,
+            },
         )
-    org.insert_system("PermissionSetAssignment", {"AssigneeId": org.integration_user_id, "PermissionSetId": perm})
+    org.insert_system(
+        "PermissionSetAssignment", {"AssigneeId": org.integration_user_id, "PermissionSetId": perm}
+    )
 
 
 @pytest.fixture

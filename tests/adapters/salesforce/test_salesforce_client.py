@@ -76,27 +76,83 @@ def test_session_defaults_ignore_environment() -> None:
 
 def _error(status: int, body: Any, content_type: str = "application/json") -> None:
     text = body if isinstance(body, str) else json.dumps(body)
-    responses.add(responses.GET, f"{BASE}/limits/", body=text, status=status, content_type=content_type)
+    responses.add(
+        responses.GET, f"{BASE}/limits/", body=text, status=status, content_type=content_type
+    )
 
 
 @pytest.mark.parametrize(
     ("status", "body", "expected"),
     [
-        (403, [{"message": "TotalRequests Limit exceeded.", "errorCode": "REQUEST_LIMIT_EXCEEDED"}], QuotaExhausted),
-        (403, [{"message": "ConcurrentRequests (Concurrent API Requests) Limit exceeded.", "errorCode": "REQUEST_LIMIT_EXCEEDED"}], RateLimited),
-        (403, [{"message": "ConcurrentPerOrgLongTxn Limit exceeded.", "errorCode": "REQUEST_LIMIT_EXCEEDED"}], RateLimited),
-        (400, [{"message": "unable to obtain exclusive access to this record", "errorCode": "UNABLE_TO_LOCK_ROW"}], TransientError),
-        (400, [{"message": "CANNOT_EXECUTE_FLOW_TRIGGER: ... UNABLE_TO_LOCK_ROW ...", "errorCode": "CANNOT_EXECUTE_FLOW_TRIGGER"}], TransientError),
+        (
+            403,
+            [{"message": "TotalRequests Limit exceeded.", "errorCode": "REQUEST_LIMIT_EXCEEDED"}],
+            QuotaExhausted,
+        ),
+        (
+            403,
+            [
+                {
+                    "message": "ConcurrentRequests (Concurrent API Requests) Limit exceeded.",
+                    "errorCode": "REQUEST_LIMIT_EXCEEDED",
+                }
+            ],
+            RateLimited,
+        ),
+        (
+            403,
+            [
+                {
+                    "message": "ConcurrentPerOrgLongTxn Limit exceeded.",
+                    "errorCode": "REQUEST_LIMIT_EXCEEDED",
+                }
+            ],
+            RateLimited,
+        ),
+        (
+            400,
+            [
+                {
+                    "message": "unable to obtain exclusive access to this record",
+                    "errorCode": "UNABLE_TO_LOCK_ROW",
+                }
+            ],
+            TransientError,
+        ),
+        (
+            400,
+            [
+                {
+                    "message": "CANNOT_EXECUTE_FLOW_TRIGGER: ... UNABLE_TO_LOCK_ROW ...",
+                    "errorCode": "CANNOT_EXECUTE_FLOW_TRIGGER",
+                }
+            ],
+            TransientError,
+        ),
         (503, "<html><body>Service Unavailable</body></html>", TransientError),
-        (500, [{"message": "An unexpected error occurred", "errorCode": "UNKNOWN_EXCEPTION"}], TransientError),
+        (
+            500,
+            [{"message": "An unexpected error occurred", "errorCode": "UNKNOWN_EXCEPTION"}],
+            TransientError,
+        ),
         (400, [{"message": "No such column 'X__c'", "errorCode": "INVALID_FIELD"}], PermanentError),
-        (404, [{"message": "The requested resource does not exist", "errorCode": "NOT_FOUND"}], PermanentError),
+        (
+            404,
+            [{"message": "The requested resource does not exist", "errorCode": "NOT_FOUND"}],
+            PermanentError,
+        ),
         (414, "URI Too Long", PermanentError),
-        (401, [{"message": "Session expired or invalid", "errorCode": "INVALID_SESSION_ID"}], AuthError),
+        (
+            401,
+            [{"message": "Session expired or invalid", "errorCode": "INVALID_SESSION_ID"}],
+            AuthError,
+        ),
     ],
 )
 @responses.activate
-def test_documented_error_shapes_are_classified(status: int, body: Any, expected: type[Exception]) -> None:
+def test_documented_error_shapes_are_classified(
+    status: int, body: Any, expected: type[Exception]
+) -> None:
     """Each documented Salesforce error shape maps to what the engine should do (facts §5)."""
     _error(status, body, "text/html" if isinstance(body, str) else "application/json")
     with pytest.raises(expected) as info:
@@ -121,12 +177,26 @@ def test_expired_session_refreshes_once_and_repeats_the_request() -> None:
     responses.add(
         responses.POST,
         f"{INSTANCE}/services/oauth2/token",
-        json={"access_token": "00Dxx!NEW", "instance_url": INSTANCE, "id": "https://login/id/00D/005xx0000001"},
+        json={
+            "access_token": "00Dxx!NEW",
+            "instance_url": INSTANCE,
+            "id": "https://login/id/00D/005xx0000001",
+        },
     )
-    responses.add(responses.GET, f"{BASE}/limits/", status=401, json=[{"message": "Session expired or invalid", "errorCode": "INVALID_SESSION_ID"}])
+    responses.add(
+        responses.GET,
+        f"{BASE}/limits/",
+        status=401,
+        json=[{"message": "Session expired or invalid", "errorCode": "INVALID_SESSION_ID"}],
+    )
     responses.add(responses.GET, f"{BASE}/limits/", json={"DailyApiRequests": {"Max": 1}})
     holder: list[SalesforceClient] = []
-    env = {"SALESFORCE_ACCESS_TOKEN": "00Dxx!OLD", "SALESFORCE_CLIENT_ID": "cid", "SALESFORCE_CLIENT_SECRET": "sec", "SALESFORCE_REFRESH_TOKEN": "rt"}
+    env = {
+        "SALESFORCE_ACCESS_TOKEN": "00Dxx!OLD",
+        "SALESFORCE_CLIENT_ID": "cid",
+        "SALESFORCE_CLIENT_SECRET": "sec",
+        "SALESFORCE_REFRESH_TOKEN": "rt",
+    }
     tokens = token_source_from_env(env, INSTANCE, lambda u, f: holder[0].post_form(u, f))
     c = client(tokens=tokens)
     holder.append(c)
@@ -150,5 +220,9 @@ def test_missing_credentials_name_the_variables() -> None:
     """Without a token or client id the error says which variables to set."""
     with pytest.raises(ConfigError, match="SALESFORCE_ACCESS_TOKEN"):
         token_source_from_env({}, INSTANCE, lambda u, f: (500, None))
-    cc = token_source_from_env({"SALESFORCE_CLIENT_ID": "a", "SALESFORCE_CLIENT_SECRET": "b"}, INSTANCE, lambda u, f: (500, None))
+    cc = token_source_from_env(
+        {"SALESFORCE_CLIENT_ID": "a", "SALESFORCE_CLIENT_SECRET": "b"},
+        INSTANCE,
+        lambda u, f: (500, None),
+    )
     assert "client_credentials" in repr(cc)

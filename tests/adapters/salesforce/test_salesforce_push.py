@@ -15,7 +15,6 @@ from crm_sync.sandbox.salesforce.app import SalesforceSandbox
 from crm_sync.sandbox.salesforce.schema import FieldDef
 
 
-
 def contacts(sandbox: SalesforceSandbox, n: int, obj: str = "Contact") -> list[str]:
     org = sandbox.state
     extra = {"Company": "Acme"} if obj == "Lead" else {}
@@ -29,7 +28,11 @@ def persona(ids: list[str], value: str = "Influencer") -> list[RecordUpdate]:
 
 def collection_calls(sandbox: SalesforceSandbox) -> int:
     endpoints = sandbox.stats.snapshot()["endpoints"]
-    return sum(n for k, n in endpoints.items() if k.endswith("/composite/sobjects") and k.startswith("PATCH"))
+    return sum(
+        n
+        for k, n in endpoints.items()
+        if k.endswith("/composite/sobjects") and k.startswith("PATCH")
+    )
 
 
 def count_updates(sandbox: SalesforceSandbox, monkeypatch: pytest.MonkeyPatch) -> Counter[str]:
@@ -44,7 +47,9 @@ def count_updates(sandbox: SalesforceSandbox, monkeypatch: pytest.MonkeyPatch) -
     return writes
 
 
-def test_collections_report_each_record(provisioned: SalesforceAdapter, sandbox: SalesforceSandbox) -> None:
+def test_collections_report_each_record(
+    provisioned: SalesforceAdapter, sandbox: SalesforceSandbox
+) -> None:
     """A 200 answer with mixed SaveResults becomes accepted ids plus rejections with statusCode."""
     ids = contacts(sandbox, 3)
     missing = "003" + "0" * 12 + "AAA"
@@ -76,16 +81,35 @@ def test_ten_thousand_contacts_take_at_most_51_collection_calls(
 
 
 def test_lock_errors_are_retried_for_just_those_records(
-    provisioned: SalesforceAdapter, sandbox: SalesforceSandbox, monkeypatch: pytest.MonkeyPatch, slept: list[float]
+    provisioned: SalesforceAdapter,
+    sandbox: SalesforceSandbox,
+    monkeypatch: pytest.MonkeyPatch,
+    slept: list[float],
 ) -> None:
     """UNABLE_TO_LOCK_ROW on one record re-sends that record alone; the other 199 are written once."""
     ids = contacts(sandbox, 200)
     writes = count_updates(sandbox, monkeypatch)
-    sandbox.faults.set_plan(FaultPlan.model_validate({"rules": [{"api": "salesforce", "path": "composite/sobjects$", "method": "PATCH", "kind": "lock_error", "count": 2}]}))
+    sandbox.faults.set_plan(
+        FaultPlan.model_validate(
+            {
+                "rules": [
+                    {
+                        "api": "salesforce",
+                        "path": "composite/sobjects$",
+                        "method": "PATCH",
+                        "kind": "lock_error",
+                        "count": 2,
+                    }
+                ]
+            }
+        )
+    )
     result = provisioned.push(persona(ids))
     assert sorted(result.accepted) == sorted(ids) and not result.rejected
     assert all(n == 1 for n in writes.values()) and len(writes) == 200
-    assert collection_calls(sandbox) == 3  # the batch, then the locked record twice (2nd lock), alone
+    assert (
+        collection_calls(sandbox) == 3
+    )  # the batch, then the locked record twice (2nd lock), alone
     assert slept  # backed off between attempts
 
 
@@ -94,7 +118,20 @@ def test_lock_errors_that_persist_are_rejected_per_record(
 ) -> None:
     """When the lock never clears, only that record is rejected with UNABLE_TO_LOCK_ROW."""
     ids = contacts(sandbox, 5)
-    sandbox.faults.set_plan(FaultPlan.model_validate({"rules": [{"api": "salesforce", "path": "composite/sobjects$", "method": "PATCH", "kind": "lock_error"}]}))
+    sandbox.faults.set_plan(
+        FaultPlan.model_validate(
+            {
+                "rules": [
+                    {
+                        "api": "salesforce",
+                        "path": "composite/sobjects$",
+                        "method": "PATCH",
+                        "kind": "lock_error",
+                    }
+                ]
+            }
+        )
+    )
     result = provisioned.push(persona(ids))
     assert len(result.accepted) == 4
     assert [r.code for r in result.rejected] == ["UNABLE_TO_LOCK_ROW"]
@@ -102,7 +139,11 @@ def test_lock_errors_that_persist_are_rejected_per_record(
 
 @pytest.mark.parametrize("sandbox_options", [{"session_ttl_calls": 1_000_000}])
 def test_expired_session_mid_push_refreshes_without_loss_or_duplicates(
-    make_adapter: Any, sandbox: SalesforceSandbox, oauth_tokens: Any, mapping: Any, monkeypatch: pytest.MonkeyPatch
+    make_adapter: Any,
+    sandbox: SalesforceSandbox,
+    oauth_tokens: Any,
+    mapping: Any,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """The session expires between collection calls: one refresh, every record written exactly once."""
     tokens = oauth_tokens()
@@ -110,7 +151,22 @@ def test_expired_session_mid_push_refreshes_without_loss_or_duplicates(
     adapter.apply_provision(adapter.plan_provision(mapping))
     ids = contacts(sandbox, 1000)
     writes = count_updates(sandbox, monkeypatch)
-    sandbox.faults.set_plan(FaultPlan.model_validate({"rules": [{"api": "salesforce", "path": "composite/sobjects$", "method": "PATCH", "kind": "session_expiry", "after_calls": 2, "count": 1}]}))
+    sandbox.faults.set_plan(
+        FaultPlan.model_validate(
+            {
+                "rules": [
+                    {
+                        "api": "salesforce",
+                        "path": "composite/sobjects$",
+                        "method": "PATCH",
+                        "kind": "session_expiry",
+                        "after_calls": 2,
+                        "count": 1,
+                    }
+                ]
+            }
+        )
+    )
     accepted: list[str] = []
     updates = persona(ids, "Unassigned")
     for start in range(0, 1000, 200):
@@ -138,7 +194,9 @@ def test_multiselect_keeps_values_crm_sync_does_not_own(
 ) -> None:
     """Per-value diff: adding one tag and removing another keeps a hand-set value."""
     (cid,) = contacts(sandbox, 1)
-    sandbox.state.records["Contact"][cid]["CRM_Sync_Event_Tags__c"] = "Attended_FAIR2025;Attended_WEBINAR_Q3"
+    sandbox.state.records["Contact"][cid]["CRM_Sync_Event_Tags__c"] = (
+        "Attended_FAIR2025;Attended_WEBINAR_Q3"
+    )
     change = TagUpdate(
         "CRM_Sync_Event_Tags__c",
         add=frozenset({"Invited_Not_Attended_WEBINAR_Q3"}),
@@ -150,7 +208,9 @@ def test_multiselect_keeps_values_crm_sync_does_not_own(
     assert set(stored.split(";")) == {"Attended_WEBINAR_Q3", "Invited_Not_Attended_WEBINAR_Q3"}
 
 
-def test_leads_are_routed_to_the_lead_object(provisioned: SalesforceAdapter, sandbox: SalesforceSandbox) -> None:
+def test_leads_are_routed_to_the_lead_object(
+    provisioned: SalesforceAdapter, sandbox: SalesforceSandbox
+) -> None:
     """A 00Q id in the contact entity is written to Lead with the same field names."""
     (lead,) = contacts(sandbox, 1, "Lead")
     (contact,) = contacts(sandbox, 1)
@@ -167,7 +227,14 @@ def test_person_accounts_write_contact_fields_as_pc(
     grant_fields(
         "Account",
         FieldDef("IsPersonAccount", "boolean", createable=False, updateable=False),
-        FieldDef("Persona__pc", "picklist", label="Persona", custom=True, picklist=("Influencer",), restricted=True),
+        FieldDef(
+            "Persona__pc",
+            "picklist",
+            label="Persona",
+            custom=True,
+            picklist=("Influencer",),
+            restricted=True,
+        ),
     )
     org = sandbox.state
     person = org.insert_system("Account", {"Name": "Jo Person", "IsPersonAccount": True})

@@ -19,7 +19,6 @@ import os
 import sys
 import tempfile
 import time
-from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -121,7 +120,7 @@ def _run_target(target: str, settings: Settings, workdir: Path) -> dict[str, Any
 
 def _status_count(adapter: Any, status: int) -> int:
     client = getattr(adapter, "client", None)
-    counts: Counter[int] = getattr(client, "status_counts", Counter())
+    counts: Mapping[int, int] = getattr(client, "status_counts", None) or {}
     return int(counts.get(status, 0))
 
 

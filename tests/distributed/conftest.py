@@ -38,7 +38,7 @@ def pg_url() -> str:
             conn.execute(text("DROP SCHEMA public CASCADE"))
             conn.execute(text("CREATE SCHEMA public"))
         engine.dispose()
-    except Exception as exc:  # noqa: BLE001 - any failure means "no server"
+    except Exception as exc:
         _unavailable("PostgreSQL", exc)
     return PG_URL
 
@@ -52,6 +52,6 @@ def redis_url() -> str:
         client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2)
         client.flushdb()
         client.close()
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         _unavailable("Redis", exc)
     return REDIS_URL

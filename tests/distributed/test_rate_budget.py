@@ -6,10 +6,10 @@ import threading
 import time
 
 import pytest
+from crmfake import max_in_window
 
 from crm_sync.distributed.budget import RateLimit, SharedRateBudget
 from crm_sync.store.sql import Store
-from crmfake import max_in_window
 
 
 def test_limit_becomes_a_bucket_that_fits_the_window():

@@ -20,6 +20,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
+from crm_sync.adapters import provisioning as shared
 from crm_sync.adapters.base import (
     Cursor,
     EnsureResult,
@@ -36,6 +37,7 @@ from crm_sync.adapters.salesforce import provision
 from crm_sync.adapters.salesforce.auth import token_source_from_env
 from crm_sync.adapters.salesforce.bulk import BULK_THRESHOLD, bulk_update
 from crm_sync.adapters.salesforce.client import DEFAULT_VERSION, SalesforceClient
+from crm_sync.adapters.salesforce.provision import from_shared, to_shared
 from crm_sync.adapters.salesforce.pull import PullConfig, pull_stream
 from crm_sync.adapters.salesforce.push import Routing, Row, merge_results, send_collections
 from crm_sync.adapters.salesforce.workflows import invoke_flow, set_campaign_members
@@ -148,32 +150,46 @@ class SalesforceAdapter:
             out += [("Lead", s) for s in specs if s.entity == "contact"]
         return out
 
-    def plan_provision(self, mapping: Any = None) -> provision.ProvisionPlan:
-        """What ``crm-sync provision`` would change; nothing is sent but describes."""
-        from crm_sync.mapping.plan import property_specs  # noqa: PLC0415 - mapping imports adapters.base
+    def plan_provision(self, mapping: Any = None, *, force: bool = False) -> shared.ProvisionPlan:
+        """The shared plan (SupportsProvisioning): one step per field to create, grant or extend.
+
+        Each step's payload is the Salesforce :class:`~.provision.FieldPlan`, so ``--apply``
+        executes exactly what was printed. Drifted fields get a ``needs_force`` redeclare step.
+        """
+        return to_shared(self._plan(mapping), self.account, force=force)
+
+    def _plan(self, mapping: Any = None) -> provision.ProvisionPlan:
+        from crm_sync.mapping.plan import property_specs  # noqa: PLC0415 - avoids an import cycle
 
         specs = property_specs(mapping or self.mapping)
         return provision.plan_provision(self.client, self._targets(specs))
 
     def apply_provision(
-        self, plan: provision.ProvisionPlan, *, force: bool = False
-    ) -> provision.ProvisionResult:
+        self, plan: shared.ProvisionPlan | provision.ProvisionPlan, *, force: bool = False
+    ) -> shared.ProvisionResult:
         """Create fields, add picklist values, grant FLS; idempotent."""
-        result = provision.apply_provision(self.client, plan, force=force)
+        own = from_shared(plan) if isinstance(plan, shared.ProvisionPlan) else plan
+        done = provision.apply_provision(self.client, own, force=force)
         self._describe.clear()
-        return result
-
-    def ensure_properties(self, specs: Sequence[PropertySpec]) -> EnsureResult:
-        """Plan and apply for ``specs`` (fields on every routed object)."""
-        plan = provision.plan_provision(self.client, self._targets(specs))
-        done = self.apply_provision(plan)
         if done.failed:
             first = next(iter(done.failed.items()))
             msg = (
                 f"provisioning failed for {len(done.failed)} field(s), e.g. {first[0]}: {first[1]}"
             )
             raise PermanentError(msg, crm="salesforce", operation="provision")
-        return EnsureResult(created=tuple(done.created), updated=tuple(done.options_added))
+        touched = set(done.created) | set(done.granted) | set(done.options_added)
+        steps = to_shared(own, self.account, force=True).steps
+        applied = tuple(s for s in steps if f"{s.object}.{s.name}" in touched)
+        skipped = tuple(s for s in steps if s.needs_force and not force)
+        return shared.ProvisionResult(applied, skipped)
+
+    def ensure_properties(self, specs: Sequence[PropertySpec]) -> EnsureResult:
+        """Plan and apply for ``specs`` (fields on every routed object)."""
+        plan = provision.plan_provision(self.client, self._targets(specs))
+        result = self.apply_provision(plan)
+        created = tuple(x.name for x in result.applied if x.action == "create_or_grant")
+        updated = tuple(x.name for x in result.applied if x.action != "create_or_grant")
+        return EnsureResult(created=created, updated=updated)
 
     # --- pull ----------------------------------------------------------------------------------
 

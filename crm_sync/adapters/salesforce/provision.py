@@ -20,6 +20,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from crm_sync.adapters import provisioning as shared
 from crm_sync.adapters.base import PropertySpec
 from crm_sync.adapters.salesforce.client import SalesforceClient, soql
 from crm_sync.errors import PermanentError
@@ -31,7 +32,9 @@ __all__ = [
     "ProvisionResult",
     "apply_provision",
     "describe_fields",
+    "from_shared",
     "plan_provision",
+    "to_shared",
 ]
 
 PERMISSION_SET = "CRM_Sync_Fields"
@@ -309,3 +312,42 @@ def add_picklist_values(
     if errors:
         msg = f"could not add picklist values to {plan.full_name}: {errors[plan.full_name]}"
         raise PermanentError(msg, crm="salesforce", operation="metadata.upsert")
+
+
+def to_shared(plan: ProvisionPlan, account: str, *, force: bool = False) -> shared.ProvisionPlan:
+    """The CLI's plan: a step per field needing work (drifted fields only with ``force``)."""
+    steps: list[shared.ProvisionStep] = []
+    drift: list[shared.DriftItem] = []
+    for f in plan.fields:
+        payload = asdict(f)
+        if f.action != "ok":
+            detail = (
+                ", ".join(f.missing_options)
+                if f.missing_options
+                else "create if absent, grant Read+Edit"
+            )
+            steps.append(shared.ProvisionStep(f.action, f.object, f.name, detail, payload))
+        elif f.drift:
+            steps.append(
+                shared.ProvisionStep(
+                    "redeclare", f.object, f.name, "; ".join(f.drift), payload, needs_force=True
+                )
+            )
+        drift.extend(
+            shared.DriftItem(f.object, f.name, d.split(" ", 1)[0], detail=d) for d in f.drift
+        )
+    if not force:  # the redeclare steps are listed, and run only with --force
+        steps.sort(key=lambda s: s.needs_force)
+    return shared.ProvisionPlan("salesforce", account, tuple(steps), tuple(drift))
+
+
+def from_shared(plan: shared.ProvisionPlan) -> ProvisionPlan:
+    """Rebuild the Salesforce plan from the steps' payloads (what the admin reviewed)."""
+    fields = []
+    for step in plan.steps:
+        data = dict(step.payload)
+        data["options"] = tuple(tuple(o) for o in data.get("options", ()))
+        for key in ("missing_options", "existing_options", "drift"):
+            data[key] = tuple(data.get(key, ()))
+        fields.append(FieldPlan(**data))
+    return ProvisionPlan("salesforce", tuple(fields))

@@ -102,7 +102,7 @@ def make_client(url: str, tokens: TokenSource | None = None) -> SalesforceClient
     """A client on the sandbox; OAuth token sources post through the same client."""
     holder: list[SalesforceClient] = []
     if isinstance(tokens, OAuthTokenSource):
-        tokens.post = lambda target, form: holder[0].post_form(target, form)
+        tokens.post = lambda target, form: holder[0].post_form(target, form)  # noqa: PLW0108 - late binding
     client = SalesforceClient(url, tokens or StaticToken("sandbox"), version="62.0")
     holder.append(client)
     return client

@@ -66,10 +66,8 @@ def test_below_threshold_uses_collections(
         ]
     )
     assert len(result.accepted) == 1_999
-    assert (
-        adapter.api_calls()["composite/sobjects"] == 10
-        and "bulk2.create" not in adapter.api_calls()
-    )
+    assert adapter.api_calls()["composite/sobjects"] == 10
+    assert "bulk2.create" not in adapter.api_calls()
 
 
 def test_bulk_nulls_with_na_and_leaves_unsent_fields(
@@ -90,7 +88,8 @@ def test_bulk_nulls_with_na_and_leaves_unsent_fields(
     )
     assert sorted(result.accepted) == sorted([a, b])
     assert recs[a]["Persona__c"] is None
-    assert recs[b]["Lifecycle_Stage__c"] == "Lead" and recs[b]["Persona__c"] == "Unassigned"
+    assert recs[b]["Lifecycle_Stage__c"] == "Lead"
+    assert recs[b]["Persona__c"] == "Unassigned"
 
 
 def test_bulk_lock_failures_are_resent_per_record(
@@ -123,5 +122,6 @@ def test_bulk_lock_failures_are_resent_per_record(
             for i in ids
         ]
     )
-    assert sorted(result.accepted) == sorted(ids) and not result.rejected
+    assert sorted(result.accepted) == sorted(ids)
+    assert not result.rejected
     assert adapter.api_calls()["composite/sobjects"] == 1

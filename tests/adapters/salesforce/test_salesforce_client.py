@@ -197,7 +197,7 @@ def test_expired_session_refreshes_once_and_repeats_the_request() -> None:
         "SALESFORCE_CLIENT_SECRET": "sec",
         "SALESFORCE_REFRESH_TOKEN": "rt",
     }
-    tokens = token_source_from_env(env, INSTANCE, lambda u, f: holder[0].post_form(u, f))
+    tokens = token_source_from_env(env, INSTANCE, lambda u, f: holder[0].post_form(u, f))  # noqa: PLW0108
     c = client(tokens=tokens)
     holder.append(c)
     assert c.restful("limits", "limits/") == {"DailyApiRequests": {"Max": 1}}

@@ -75,7 +75,8 @@ def test_activities_stream_covers_every_source(provisioned: SalesforceAdapter, s
     assert kinds["event_attended"] + kinds["event_registered"] > 0
     assert any(a.product_family for a in acts if a.type.value in ("invoice", "order"))
     codes = {a.event_code for a in acts if a.event_code}
-    assert codes <= {e.code for e in seeded.events} and codes
+    assert codes <= {e.code for e in seeded.events}
+    assert codes
 
 
 def test_cursor_resume_rereads_ties_and_sees_deletions(
@@ -86,7 +87,8 @@ def test_cursor_resume_rereads_ties_and_sees_deletions(
     ids = [org.insert_system("Contact", {"LastName": f"C{i}"}) for i in range(5)]
     first = list(provisioned.pull("contacts", None, properties=PROPS, page_size=2))
     cursor = first[-1].cursor
-    assert cursor is not None and cursor.record_id == max(ids)
+    assert cursor is not None
+    assert cursor.record_id == max(ids)
     clock.advance(seconds=5)
     org.delete("Contact", ids[0], org.integration_user_id)
     again = list(provisioned.pull("contacts", cursor, properties=PROPS, page_size=10))
@@ -97,12 +99,14 @@ def test_cursor_resume_rereads_ties_and_sees_deletions(
 def test_soql_literals_and_in_chunks_stay_under_the_uri_limit() -> None:
     """format_soql escapes quotes; 5,000 ids split into IN chunks under the URI budget."""
     where = cursor_where(Cursor(dt.datetime(2024, 1, 1, tzinfo=dt.UTC), "003'x"))
-    assert "'003\\'x'" in where and "+00:00" in where
+    assert "'003\\'x'" in where
+    assert "+00:00" in where
     ids = [f"003{i:015d}" for i in range(5_000)]
     queries = list(chunked_in("SELECT Id FROM Contact WHERE {in}", "Id", ids))
     from urllib.parse import quote_plus
 
-    assert len(queries) > 1 and all(len(quote_plus(q)) <= URI_BUDGET for q in queries)
+    assert len(queries) > 1
+    assert all(len(quote_plus(q)) <= URI_BUDGET for q in queries)
     assert sum(q.count("'003") for q in queries) == 5_000
 
 
@@ -111,16 +115,17 @@ def test_provision_plan_then_apply_makes_fields_visible(
 ) -> None:
     """Plan lists every field; apply creates them (Metadata API) and grants FLS; re-plan is empty."""
     plan = adapter.plan_provision(mapping)
-    assert {f.action for f in plan.fields} == {"create_or_grant"}
-    assert {f.object for f in plan.fields} == {"Account", "Contact", "Lead"}
+    assert {s.action for s in plan.steps} == {"create_or_grant"}
+    assert {s.object for s in plan.steps} == {"Account", "Contact", "Lead"}
     assert "Persona__c" not in {f["name"] for f in adapter.client.describe("Contact")["fields"]}
     result = adapter.apply_provision(plan)
-    assert len(result.created) == len(plan.fields) and not result.failed
+    assert len(result.applied) == len(plan.steps)
+    assert not result.skipped
     described = {f["name"]: f for f in adapter.client.describe("Contact")["fields"]}
     assert described["CRM_Sync_Event_Tags__c"]["type"] == "multipicklist"
     assert described["Persona__c"]["restrictedPicklist"] is True
-    assert not adapter.plan_provision(mapping).changes
-    assert adapter.apply_provision(adapter.plan_provision(mapping)).created == []  # idempotent
+    assert not adapter.plan_provision(mapping).steps
+    assert adapter.apply_provision(adapter.plan_provision(mapping)).applied == ()  # idempotent
 
 
 def test_provision_grants_existing_fields_and_reports_drift(
@@ -134,11 +139,16 @@ def test_provision_grants_existing_fields_and_reports_drift(
     sandbox.state.schema["Contact"].fields["Lifecycle_Stage__c"].label = "Renamed by admin"
     sandbox.state.schema["Contact"].fields["Lifecycle_Stage__c"].picklist += ("Admin_Value",)
     plan = adapter.plan_provision(mapping)
-    assert [f.full_name for f in plan.changes] == ["Contact.Persona__c"]
-    assert any("Lifecycle_Stage__c: label" in d for d in plan.drift)
-    assert any("Admin_Value" in d for d in plan.drift)
+    work = [(s.object, s.name) for s in plan.steps if not s.needs_force]
+    assert work == [("Contact", "Persona__c")]
+    drift = {(d.object, d.name, d.kind) for d in plan.drift}
+    assert ("Contact", "Lifecycle_Stage__c", "label") in drift
+    assert any("Admin_Value" in d.detail for d in plan.drift)
+    assert [s.action for s in plan.steps if s.needs_force] == ["redeclare"]
     result = adapter.apply_provision(plan)
-    assert result.granted == ["Contact.Persona__c"] and result.created == []
+    assert [s.name for s in result.skipped] == ["Lifecycle_Stage__c"]
+    assert [(s.object, s.name) for s in result.applied] == [("Contact", "Persona__c")]
+    assert sandbox.state.records["FieldPermissions"]  # granted again, not recreated
 
 
 def test_campaign_members_per_tag_use_the_campaign_status(
@@ -153,7 +163,8 @@ def test_campaign_members_per_tag_use_the_campaign_status(
     result = adapter.set_campaign_members(camp, [*ids, lead], [])
     assert sorted(result.accepted) == sorted([*ids, lead])
     members = org.rows("CampaignMember")
-    assert {m["Status"] for m in members} == {"Sent"} and len(members) == 4
+    assert {m["Status"] for m in members} == {"Sent"}
+    assert len(members) == 4
     again = adapter.set_campaign_members(camp, ids[:1], [ids[1]])
     assert set(again.accepted) == {ids[0], ids[1]}
     assert len(org.rows("CampaignMember")) == 3
@@ -217,7 +228,7 @@ def test_client_credentials_flow_gets_a_token(
     tokens = oauth_tokens(refresh_token=None)
     adapter = make_adapter(tokens)
     assert tokens.grant == "client_credentials"
-    assert adapter.plan_provision(mapping).fields
+    assert adapter.plan_provision(mapping).steps
     assert tokens.refreshes == 1
 
 

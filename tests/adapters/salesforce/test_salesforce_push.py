@@ -105,8 +105,10 @@ def test_lock_errors_are_retried_for_just_those_records(
         )
     )
     result = provisioned.push(persona(ids))
-    assert sorted(result.accepted) == sorted(ids) and not result.rejected
-    assert all(n == 1 for n in writes.values()) and len(writes) == 200
+    assert sorted(result.accepted) == sorted(ids)
+    assert not result.rejected
+    assert all(n == 1 for n in writes.values())
+    assert len(writes) == 200
     assert (
         collection_calls(sandbox) == 3
     )  # the batch, then the locked record twice (2nd lock), alone
@@ -172,7 +174,8 @@ def test_expired_session_mid_push_refreshes_without_loss_or_duplicates(
     for start in range(0, 1000, 200):
         accepted += adapter.push(updates[start : start + 200]).accepted
     assert sorted(accepted) == sorted(ids)
-    assert len(writes) == 1000 and set(writes.values()) == {1}
+    assert len(writes) == 1000
+    assert set(writes.values()) == {1}
     assert tokens.refreshes == 2  # the first token, then exactly one refresh
     assert adapter.client.refreshes == 1
 
@@ -185,7 +188,8 @@ def test_unknown_restricted_values_are_provisioned_before_writing(
     result = provisioned.push(persona(ids, "Brand_New_Persona"))
     assert sorted(result.accepted) == sorted(ids)
     field = sandbox.state.schema["Contact"].fields["Persona__c"]
-    assert "Brand_New_Persona" in field.picklist and field.restricted
+    assert "Brand_New_Persona" in field.picklist
+    assert field.restricted
     assert "Influencer" in field.picklist  # existing values kept
 
 

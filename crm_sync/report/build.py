@@ -65,7 +65,9 @@ def _relationship_map(snap: Snapshots, run: int, limit: int) -> dict[str, Any]:
         "plotted_of": known.height,
         "unknown_coordinates": joined.height - known.height,
         "sampled": sample.height,
-        "sample_rule": f"companies with both coordinates, by id, every {step}th",
+        "sample_rule": "all companies with both coordinates"
+        if step == 1
+        else f"companies with both coordinates, ordered by id, every {step}th",
         "counts": {str(v): int(n) for v, n in counts.iter_rows()},
         "points": [
             [round(float(x), 4), round(float(y), 4), v]

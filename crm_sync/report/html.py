@@ -517,9 +517,9 @@ def render_html(report: dict[str, Any], *, title: str = "crm_sync segment report
     nav = " · ".join(
         f"{escape(t)}"
         for t in (
+            "relationship map",
             "sizes",
             "transitions",
-            "relationship map",
             "completeness",
             "lift",
             "coverage & rules",
@@ -532,9 +532,9 @@ def render_html(report: dict[str, Any], *, title: str = "crm_sync segment report
             f"<h1>{escape(title)}</h1>",
             f'<p class="note">{len(runs)} runs, {escape(span)}; source: {escape(str(report.get("origin", "")))}. Sections: {nav}.</p>',
             _cards(report),
+            _relationship(report),
             _sizes(report),
             _transitions(report),
-            _relationship(report),
             _completeness(report),
             _lift(report),
             _quality(report),

@@ -94,7 +94,7 @@ def stacked_area(
     height: int = 260,
 ) -> str:
     """Stacked areas of ``series`` (name, one value per x) over the runs ``x_labels``."""
-    left, right, top, bottom = 56, 150, 12, 44
+    left, right, top, bottom = 56, 170, 12, 44
     pw, ph = width - left - right, height - top - bottom
     n = len(x_labels)
     totals = [sum(s[1][i] for s in series) for i in range(n)]
@@ -108,8 +108,8 @@ def stacked_area(
 
     head, tail = _open(width, height, title, desc)
     parts = [head]
-    for t in range(5):
-        v = ymax * t / 4
+    for t in range(6):
+        v = ymax * t / 5
         parts.append(
             f'<line x1="{left}" x2="{left + pw}" y1="{_fmt(py(v))}" y2="{_fmt(py(v))}" stroke="#ddd"/>'
         )

@@ -16,6 +16,9 @@ Tags at run 3: c1 {t1}, c2 {t1, t2}, c6 {t1}. Facts are equal in every run.
 from __future__ import annotations
 
 import datetime as dt
+import os
+import shutil
+import subprocess
 
 import polars as pl
 import pytest
@@ -125,3 +128,40 @@ def make_snapshots() -> Snapshots:
 def snap() -> Snapshots:
     """The hand-made history."""
     return make_snapshots()
+
+
+def _chromium_binary() -> str | None:
+    for name in ("chromium", "chromium-browser"):
+        found = shutil.which(name)
+        if found:
+            return found
+    return None
+
+
+@pytest.fixture(scope="session")
+def chromium() -> str:
+    """Path of headless Chromium; installs Debian's ``chromium`` package when missing.
+
+    CI runs as root on a fresh Debian machine, so the package is installed here once (``apt-get
+    update`` first when apt knows no candidate). Only without root or apt is the test skipped.
+    """
+    found = _chromium_binary()
+    if found:
+        return found
+    if os.geteuid() != 0 or shutil.which("apt-get") is None:
+        pytest.skip("chromium is not installed and cannot be installed (needs root and apt-get)")
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    policy = subprocess.run(
+        ["apt-cache", "policy", "chromium"], capture_output=True, text=True, check=False, env=env
+    )
+    if "Candidate: (none)" in policy.stdout or "Candidate" not in policy.stdout:
+        subprocess.run(["apt-get", "update"], check=True, env=env, capture_output=True)
+    subprocess.run(
+        ["apt-get", "install", "-y", "--no-install-recommends", "chromium"],
+        check=True,
+        env=env,
+        capture_output=True,
+    )
+    found = _chromium_binary()
+    assert found, "apt-get installed chromium but no chromium binary is on PATH"
+    return found

@@ -149,6 +149,7 @@ class SalesforceClient:
         if self.loopback:
             self.session.mount("https://", LoopbackAdapter(host, parts.port or 80))
         self.calls: Counter[str] = Counter()
+        self.status_counts: Counter[int] = Counter()  # by HTTP status, for the demo/run record
         self.usage: tuple[int, int] | None = None
         self.refreshes = 0
         self._sf: Salesforce | None = None
@@ -157,6 +158,7 @@ class SalesforceClient:
 
     def _on_response(self, response: requests.Response, *args: Any, **kwargs: Any) -> None:
         """Session hook: remember the latest ``Sforce-Limit-Info`` (facts §1.4)."""
+        self.status_counts[response.status_code] += 1
         header = response.headers.get("Sforce-Limit-Info")
         parsed = _parse_limit_info(header) if header else None
         if parsed is not None:

@@ -293,6 +293,8 @@ class Provisioner:
         prop = self.remote(object_type).get(name)
         if prop is None or prop.get("type") != "enumeration" or prop.get("externalOptions"):
             return
+        if prop.get("hubspotDefined"):
+            return  # never extend HubSpot's own picklists (lifecycle stages, lead status …)
         missing = values - {str(o["value"]) for o in prop.get("options") or []}
         if missing:
             self._patch_options(object_type, name, [(v, v) for v in sorted(missing)], ())

@@ -439,13 +439,15 @@ class _Gen:
         # annual_revenue: lines_i = N_inv * sqrt(R_i) / S over two years, and the line noise
         # (log-normal, sigma 0.5) has mean exp(0.125).
         n_invoices = counts[[kind for kind, _, _ in _MIX].index("invoice")]
-        sqrt_sum = float(buyers["annual_revenue"].sqrt().sum())
+        sqrt_sum = float(buyers["annual_revenue"].sqrt().sum()) or 1.0
         line_scale = 2.0 * sqrt_sum / max(n_invoices, 1) / math.exp(0.125)
         buyer_facts = buyers.select(
             "id", "status", "price_ratio", "has_list_prices", "bad_payer", "primary_family",
             line_mean=pl.col("annual_revenue").sqrt() * line_scale,
         )  # fmt: skip
-        company_facts = facts.select("id", "status")
+        company_facts = facts.select(
+            "id", "status", "price_ratio", "has_list_prices", "primary_family"
+        )
         contact_link = contacts.select(contact_id="id", company_id="company_id")
         start_us, year_us, end_us = (self.micros(x) for x in (self.start, self.year_cut, self.end))
         parts: list[pl.DataFrame] = []
@@ -460,11 +462,11 @@ class _Gen:
             )
             offset += count
             draw = rows.select(self.u(stream, pl.col("row"))).to_series()
-            if owner == "buyer":
+            if owner == "buyer" and buyers.height > 0:
                 owner_index = buyer_cdf.search_sorted(draw, side="right").clip(0, buyers.height - 1)
                 part = buyer_facts[owner_index].rename({"id": "company_id"})
                 part = part.with_columns(contact_id=pl.lit(None, dtype=pl.String))
-            elif owner == "account":
+            elif owner in ("account", "buyer"):  # "buyer" only when there are no buyers at all
                 owner_index = account_cdf.search_sorted(draw, side="right").clip(
                     0, facts.height - 1
                 )

@@ -102,3 +102,20 @@ def test_shape_matches_the_book(data: Dataset) -> None:
         (pl.col("amount") / pl.col("list_amount")).alias("r")
     )["r"]
     assert ratio.min() < 0.9 < 1.0 < ratio.max()
+
+
+def test_explicit_tiny_counts_still_give_schema_frames() -> None:
+    """Explicit counts override the scale, down to a handful of companies (maybe no buyers)."""
+    tiny = generate_dataset(companies=3, contacts=10, activities=300, seed=1)
+    assert (tiny.companies.height, tiny.contacts.height, tiny.activities.height) == (3, 10, 300)
+    assert tiny.activities.schema == pl.Schema(ACTIVITY_SCHEMA)
+
+
+def test_attributes_add_declared_fields_after_the_core_columns() -> None:
+    """attributes=True appends planned_visits_90d to companies; the core schema stays first."""
+    data = generate_dataset(0.001, attributes=True)
+    assert list(data.companies.schema.items())[: len(COMPANY_SCHEMA)] == list(
+        COMPANY_SCHEMA.items()
+    )
+    assert data.companies.columns[-1] == "planned_visits_90d"
+    assert data.companies["planned_visits_90d"].drop_nulls().min() >= 1

@@ -61,7 +61,7 @@ def retrying(policy: RetryPolicy, *, sleep: Callable[[float], None] = time.sleep
     return Retrying(
         retry=retry_if_exception_type(TransientError),
         wait=_WaitRetryAfter(
-            wait_exponential_jitter(initial=policy.initial_wait_s, max=policy.max_wait_s),
+            wait_exponential_jitter(multiplier=policy.initial_wait_s, max=policy.max_wait_s),
             policy.max_wait_s,
         ),
         stop=stop_after_attempt(policy.max_attempts) | stop_after_delay(policy.deadline_s),

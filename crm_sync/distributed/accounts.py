@@ -15,7 +15,8 @@ needs to know, by name, how to reach each one and what its API limit is. The fil
 
 Secrets never appear here: ``token_env`` names an environment variable. ``crm_file`` (memory
 target) and ``computer`` (``module:attribute``, a :class:`~crm_sync.sync.Computer` factory) exist
-for tests, benchmarks and offline trials.
+for tests, benchmarks and offline trials; ``factory`` (``module:attribute``, called with the
+spec) builds a custom adapter, e.g. a metered fake CRM.
 
 .. versionadded:: 0.2
 """
@@ -39,7 +40,7 @@ from crm_sync.mapping.load import MappingFile, load_mapping_file
 from crm_sync.sync.api import resolve_adapter
 from crm_sync.sync.computer import Computer, RulesComputer
 
-__all__ = ["AccountSpec", "Built", "build", "load_accounts"]
+__all__ = ["AccountSpec", "Built", "build", "load_accounts", "make_adapter"]
 
 _TOKEN_FIELD = {"hubspot": "hubspot_access_token", "salesforce": "salesforce_access_token"}
 
@@ -57,6 +58,7 @@ class AccountSpec:
     model: Path | None = None
     crm_file: Path | None = None
     computer: str | None = None
+    factory: str | None = None
     page_size: int | None = None
 
 
@@ -86,6 +88,7 @@ def _spec(raw: dict[str, Any], where: str) -> AccountSpec:
             ),
             token_env=raw.get("token_env"),
             computer=raw.get("computer"),
+            factory=raw.get("factory"),
             page_size=raw.get("page_size"),
             **paths,
         )
@@ -110,10 +113,25 @@ def load_accounts(path: Path) -> dict[str, AccountSpec]:
     return out
 
 
+def _import(path: str) -> Any:
+    module, _, attr = path.partition(":")
+    return getattr(importlib.import_module(module), attr)
+
+
+def make_adapter(spec: AccountSpec, settings: Settings, mapping: MappingFile) -> CrmAdapter:
+    """A fresh adapter for ``spec`` (tasks re-create file-backed fakes to see other writers)."""
+    if spec.factory:
+        custom: CrmAdapter = _import(spec.factory)(spec)
+        return custom
+    adapter = resolve_adapter(spec.target, settings, mapping, spec.crm_file)
+    if spec.target == "memory" and spec.crm_id:
+        adapter.account = spec.crm_id
+    return adapter
+
+
 def _computer(spec: AccountSpec, settings: Settings) -> Computer:
     if spec.computer:
-        module, _, attr = spec.computer.partition(":")
-        made: Computer = getattr(importlib.import_module(module), attr)()
+        made: Computer = _import(spec.computer)()
         return made
     return RulesComputer(spec.model or settings.model_path)
 
@@ -132,7 +150,5 @@ def build(spec: AccountSpec, base: Settings | None = None) -> Built:
     computer = _computer(spec, settings)
     mapping_target = "hubspot" if spec.target == "memory" else spec.target
     mapping = load_mapping_file(spec.mapping or settings.mapping_path(mapping_target), computer)
-    adapter = resolve_adapter(spec.target, settings, mapping, spec.crm_file)
-    if spec.target == "memory" and spec.crm_id:
-        adapter.account = spec.crm_id
+    adapter = make_adapter(spec, settings, mapping)
     return Built(spec, adapter, mapping, computer, settings)

@@ -20,11 +20,10 @@ for by a webhook, so webhook work is never dropped behind a running sync.
 from __future__ import annotations
 
 import os
-from typing import Any, cast
+from typing import Any
 
 from celery import Celery, chord
 
-from crm_sync.adapters.base import Stream
 from crm_sync.distributed.runner import STREAMS, Runtime, pull_stream, sync_account
 from crm_sync.errors import LockHeld
 
@@ -69,8 +68,7 @@ def _pull(name: str, stream: str) -> dict[str, Any]:
     if stream not in STREAMS:
         msg = f"unknown stream '{stream}'"
         raise ValueError(msg)
-    s = cast("Stream", stream)  # checked just above
-    return pull_stream(runtime(), name, s)
+    return pull_stream(runtime(), name, stream)  # narrowed to a Stream by the check above
 
 
 def _sync(

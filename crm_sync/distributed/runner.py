@@ -24,9 +24,8 @@ from pathlib import Path
 from typing import Any
 
 from crm_sync.adapters.base import EntityName, Stream
-from crm_sync.adapters.memory import InMemoryAdapter
 from crm_sync.config import Settings
-from crm_sync.distributed.accounts import AccountSpec, Built, build, load_accounts
+from crm_sync.distributed.accounts import AccountSpec, Built, build, load_accounts, make_adapter
 from crm_sync.distributed.budget import SharedRateBudget
 from crm_sync.distributed.gate import RateGatedAdapter
 from crm_sync.errors import LockHeld
@@ -79,9 +78,9 @@ class Runtime:
         built = self.built(name)
         key = account_key(built.adapter)
         self.budget.configure(key, built.spec.rate)
-        if built.spec.target == "memory":
+        if built.spec.target == "memory" or built.spec.factory:
             # A file-persisted fake CRM is shared with other processes: re-read it every task.
-            fresh = InMemoryAdapter(built.adapter.account, path=built.spec.crm_file)
+            fresh = make_adapter(built.spec, built.settings, built.mapping)
             built = replace(built, adapter=fresh)
         return built, RateGatedAdapter(built.adapter, self.budget, key), key
 

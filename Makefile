@@ -24,6 +24,7 @@ typecheck: $(STAMP)
 	$(BIN)/mypy crm_sync
 
 unit: $(STAMP)
+	bash scripts/services.sh
 	$(BIN)/python -m pytest -q
 
 test: lint typecheck unit

@@ -77,7 +77,13 @@ def _relationship_map(snap: Snapshots, run: int, limit: int) -> dict[str, Any]:
 
 
 def _set_dynamics(
-    snap: Snapshots, runs: list[int], ref: int, opts: ReportOptions
+    snap: Snapshots,
+    runs: list[int],
+    ref: int,
+    opts: ReportOptions,
+    *,
+    tables: dict[str, pl.DataFrame],
+    sizes: pl.DataFrame,
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     transitions: list[dict[str, Any]] = []
     drift: list[dict[str, Any]] = []
@@ -89,8 +95,9 @@ def _set_dynamics(
             "entity": info.entity,
             "values": list(info.values),
         }
+        table = tables[info.name]
         if len(runs) >= 2:
-            matrix = dynamics.transition_matrix(snap.values, info.name, runs[-2], runs[-1])
+            matrix = dynamics.transition_matrix(table, runs[-2], runs[-1])
             stab, n = dynamics.stability_of(matrix)
             entry.update(
                 {
@@ -100,16 +107,25 @@ def _set_dynamics(
                     "stability": stab,
                     "matrix": _rows(matrix),
                     "dwell_runs": dynamics.dwell_times(matrix),
-                    "series": _rows(dynamics.stability_series(snap.values, info.name, runs)),
+                    "series": _rows(dynamics.stability_series(table, runs)),
                     "flapping": {
                         "k": opts.flapping_window,
-                        **dynamics.flapping(snap.values, info.name, runs, opts.flapping_window),
+                        **dynamics.flapping(table, runs, opts.flapping_window),
                     },
                 }
             )
         transitions.append(entry)
-        total, bins = dynamics.psi(snap.values, info, ref, runs[-1])
-        series = [{"run": r, "psi": dynamics.psi(snap.values, info, ref, r)[0]} for r in runs]
+        counts: dict[int, dict[str, int]] = {r: {} for r in runs}
+        for r, v, n in (
+            sizes.filter((pl.col("set") == info.name) & (pl.col("n") > 0))
+            .select("run", "value", "n")
+            .iter_rows()
+        ):
+            counts[int(r)][str(v)] = int(n)
+        total, bins = dynamics.psi_counts(info, counts[ref], counts[runs[-1]])
+        series = [
+            {"run": r, "psi": dynamics.psi_counts(info, counts[ref], counts[r])[0]} for r in runs
+        ]
         drift.append(
             {
                 "set": info.name,
@@ -136,12 +152,17 @@ def build_report(snap: Snapshots, opts: ReportOptions | None = None) -> dict[str
     per_field, per_owner = metrics.completeness(snap.fields)
     overlap_share, jaccard = metrics.overlap(snap.multi, snap.pairs)
     quality = metrics.rule_quality(snap.rules)
-    transitions, drift = _set_dynamics(snap, runs, ref, opts)
+    tables = {
+        s.name: dynamics.wide(snap.values, s.name, runs)
+        for s in snap.sets.values()
+        if s.kind == "single"
+    }
+    transitions, drift = _set_dynamics(snap, runs, ref, opts, tables=tables, sizes=sizes)
     lifts = []
     for conv in opts.conversions:
         if conv.set not in snap.sets:
             continue
-        overall, table = dynamics.lift(snap.values, conv, snap.sets, runs)
+        overall, table = dynamics.lift(tables, conv, snap.sets, runs)
         lifts.append(
             {
                 "conversion": conv.describe(),

@@ -20,8 +20,9 @@ stability: they did not move, they appeared or disappeared. Formulas:
 
 from __future__ import annotations
 
+import itertools
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import polars as pl
 
@@ -34,8 +35,10 @@ __all__ = [
     "flapping",
     "lift",
     "psi",
+    "psi_counts",
     "stability_series",
     "transition_matrix",
+    "wide",
     "wilson",
 ]
 
@@ -49,15 +52,28 @@ def _set_values(values: pl.DataFrame, set_name: str) -> pl.DataFrame:
     )
 
 
-def transition_matrix(
-    values: pl.DataFrame, set_name: str, run_from: int, run_to: int
-) -> pl.DataFrame:
+def wide(values: pl.DataFrame, set_name: str, runs: Sequence[int]) -> pl.DataFrame:
+    """One row per record, one column per run (named by the run number); null = not present.
+
+    Every dynamic measure compares a record's values at different runs; with one column per run
+    that is a column comparison instead of a join of the long frame with itself.
+    """
+    vals = _set_values(values, set_name).filter(pl.col("run").is_in(list(runs)))
+    frame = (
+        vals.pivot(on="run", index="id", values="value")
+        if vals.height
+        else pl.DataFrame({"id": []}, schema={"id": pl.String()})
+    )
+    missing = [pl.lit(None, pl.String).alias(str(r)) for r in runs if str(r) not in frame.columns]
+    return frame.with_columns(missing).select("id", *[str(r) for r in runs])
+
+
+def transition_matrix(table: pl.DataFrame, run_from: int, run_to: int) -> pl.DataFrame:
     """Long matrix ``from, to, n, row_total, p`` of records present in both runs (n > 0 only)."""
-    vals = _set_values(values, set_name)
-    a = vals.filter(pl.col("run") == run_from).select("id", pl.col("value").alias("from"))
-    b = vals.filter(pl.col("run") == run_to).select("id", pl.col("value").alias("to"))
+    a, b = str(run_from), str(run_to)
     counts = (
-        a.join(b, on="id", how="inner")
+        table.select(pl.col(a).alias("from"), pl.col(b).alias("to"))
+        .drop_nulls()
         .group_by("from", "to")
         .agg(pl.len().cast(pl.Int64).alias("n"))
     )
@@ -84,29 +100,31 @@ def dwell_times(matrix: pl.DataFrame) -> dict[str, float | None]:
     return out
 
 
-def stability_series(values: pl.DataFrame, set_name: str, runs: Sequence[int]) -> pl.DataFrame:
+def stability_series(table: pl.DataFrame, runs: Sequence[int]) -> pl.DataFrame:
     """Stability and moved records for each consecutive pair of runs (run = the later one)."""
-    vals = _set_values(values, set_name)
-    order = pl.DataFrame(
-        {"run": list(runs), "prev_run": [None, *runs[:-1]]},
-        schema={"run": pl.Int64(), "prev_run": pl.Int64()},
-    )
-    cur = vals.join(order, on="run", how="inner").filter(pl.col("prev_run").is_not_null())
-    prev = vals.select(pl.col("run").alias("prev_run"), "id", pl.col("value").alias("prev"))
-    joined = cur.join(prev, on=["prev_run", "id"], how="inner")
-    out = joined.group_by("run").agg(
-        pl.len().cast(pl.Int64).alias("records"),
-        (pl.col("value") == pl.col("prev")).sum().cast(pl.Int64).alias("stayed"),
+    exprs = []
+    for prev, cur in itertools.pairwise(runs):
+        a, b = pl.col(str(prev)), pl.col(str(cur))
+        both = a.is_not_null() & b.is_not_null()
+        exprs += [both.sum().alias(f"n{cur}"), (both & (a == b)).sum().alias(f"s{cur}")]
+    got = table.select(exprs).row(0, named=True) if exprs else {}
+    rows = [(cur, int(got[f"n{cur}"]), int(got[f"s{cur}"])) for _, cur in itertools.pairwise(runs)]
+    out = pl.DataFrame(
+        rows, schema={"run": pl.Int64(), "records": pl.Int64(), "stayed": pl.Int64()}, orient="row"
     )
     return out.with_columns(
         (pl.col("stayed") / pl.col("records")).alias("stability"),
         (pl.col("records") - pl.col("stayed")).alias("moved"),
-    ).sort("run")
+    )
 
 
-def flapping(values: pl.DataFrame, set_name: str, runs: Sequence[int], k: int) -> dict[str, float]:
-    """Flapping and bounce shares over the last ``k`` transitions (records of the last run)."""
-    window = list(runs)[-(k + 1) :]
+def flapping(table: pl.DataFrame, runs: Sequence[int], k: int) -> dict[str, float]:
+    """Flapping and bounce shares over the last ``k`` transitions (records of the last run).
+
+    A change is counted between consecutive runs where the record is present in both; a bounce
+    is A→B→A over three consecutive runs.
+    """
+    window = [str(r) for r in list(runs)[-(k + 1) :]]
     if not window:
         return {
             "records": 0,
@@ -115,24 +133,23 @@ def flapping(values: pl.DataFrame, set_name: str, runs: Sequence[int], k: int) -
             "bounce": 0,
             "bounce_share": 0.0,
         }
-    vals = _set_values(values, set_name).filter(pl.col("run").is_in(window))
-    last_ids = vals.filter(pl.col("run") == window[-1]).select("id")
-    seq = vals.join(last_ids, on="id", how="semi").sort("id", "run")
-    prev = pl.col("value").shift(1).over("id")
-    prev2 = pl.col("value").shift(2).over("id")
-    per_id = (
-        seq.with_columns(
-            (prev.is_not_null() & (pl.col("value") != prev)).alias("changed"),
-            (prev2.is_not_null() & (pl.col("value") == prev2) & (pl.col("value") != prev)).alias(
-                "bounced"
-            ),
-        )
-        .group_by("id")
-        .agg(pl.col("changed").sum().alias("changes"), pl.col("bounced").any().alias("bounce"))
+    present = table.filter(pl.col(window[-1]).is_not_null())
+    cols = [pl.col(c) for c in window]
+    changes = pl.sum_horizontal(
+        [(a != b).fill_null(False).cast(pl.Int32) for a, b in itertools.pairwise(cols)]
+        or [pl.lit(0)]
     )
-    n = last_ids.height
-    flap = int((per_id["changes"] >= 2).sum())
-    bounce = int(per_id["bounce"].sum())
+    bounces = pl.any_horizontal(
+        [
+            ((a == c) & (a != b)).fill_null(False)
+            for a, b, c in zip(cols, cols[1:], cols[2:], strict=False)
+        ]
+        or [pl.lit(False)]
+    )
+    got = present.select(
+        (changes >= 2).sum().alias("flap"), bounces.sum().alias("bounce"), pl.len().alias("n")
+    ).row(0, named=True)
+    n, flap, bounce = int(got["n"]), int(got["flap"]), int(got["bounce"])
     return {
         "records": n,
         "window_runs": len(window),
@@ -141,6 +158,32 @@ def flapping(values: pl.DataFrame, set_name: str, runs: Sequence[int], k: int) -
         "bounce": bounce,
         "bounce_share": bounce / n if n else 0.0,
     }
+
+
+def psi_counts(
+    info: SetInfo,
+    reference: Mapping[str, int],
+    current: Mapping[str, int],
+    eps: float = PSI_EPSILON,
+) -> tuple[float, pl.DataFrame]:
+    """PSI from value counts of the reference and the current run (bins: declared + observed)."""
+    observed = sorted((set(reference) | set(current)) - set(info.values))
+    n_ref, n_cur = sum(reference.values()), sum(current.values())
+    out = []
+    total = 0.0
+    for b in [*info.values, *observed]:
+        q = max(reference.get(b, 0) / n_ref, eps) if n_ref else eps
+        p = max(current.get(b, 0) / n_cur, eps) if n_cur else eps
+        term = (p - q) * math.log(p / q)
+        total += term
+        out.append((b, q, p, term))
+    schema = {
+        "value": pl.String(),
+        "reference": pl.Float64(),
+        "current": pl.Float64(),
+        "term": pl.Float64(),
+    }
+    return total, pl.DataFrame(out, schema=schema, orient="row")
 
 
 def psi(
@@ -152,31 +195,10 @@ def psi(
 ) -> tuple[float, pl.DataFrame]:
     """Population stability index of ``info``'s distribution, current vs. reference run."""
     vals = _set_values(values, info.name).filter(pl.col("run").is_in([ref_run, cur_run]))
-    rows = vals.group_by("run", "value").len().rows()
-    counts = {(int(r), str(v)): int(n) for r, v, n in rows}
-    observed = sorted({v for _, v in counts} - set(info.values))
-    bins = [*info.values, *observed]
-    n_ref = sum(n for (r, _), n in counts.items() if r == ref_run)
-    n_cur = sum(n for (r, _), n in counts.items() if r == cur_run)
-    out = []
-    total = 0.0
-    for b in bins:
-        q = max(counts.get((ref_run, b), 0) / n_ref, eps) if n_ref else eps
-        p = max(counts.get((cur_run, b), 0) / n_cur, eps) if n_cur else eps
-        term = (p - q) * math.log(p / q)
-        total += term
-        out.append((b, q, p, term))
-    frame = pl.DataFrame(
-        out,
-        schema={
-            "value": pl.String(),
-            "reference": pl.Float64(),
-            "current": pl.Float64(),
-            "term": pl.Float64(),
-        },
-        orient="row",
-    )
-    return total, frame
+    counts: dict[int, dict[str, int]] = {ref_run: {}, cur_run: {}}
+    for r, v, n in vals.group_by("run", "value").len().rows():
+        counts[int(r)][str(v)] = int(n)
+    return psi_counts(info, counts[ref_run], counts[cur_run], eps)
 
 
 def wilson(k: int, n: int, z: float = Z95) -> tuple[float | None, float | None]:
@@ -190,41 +212,57 @@ def wilson(k: int, n: int, z: float = Z95) -> tuple[float | None, float | None]:
     return max(0.0, centre - half), min(1.0, centre + half)
 
 
-def _eligible(values: pl.DataFrame, conv: Conversion, runs: Sequence[int]) -> pl.DataFrame:
+def _eligible(conv_table: pl.DataFrame, conv: Conversion, runs: Sequence[int]) -> pl.DataFrame:
     """(run, id, converted) for every record eligible at run t that also exists at t+1."""
-    order = pl.DataFrame(
-        {"run": list(runs[:-1]), "next_run": list(runs[1:])},
-        schema={"run": pl.Int64(), "next_run": pl.Int64()},
-    )
-    vals = values.filter((pl.col("set") == conv.set) & (pl.col("entity") == conv.entity))
-    now = vals.filter(pl.col("value").is_in(list(conv.from_values))).join(order, on="run")
-    nxt = vals.select(pl.col("run").alias("next_run"), "id", pl.col("value").alias("next"))
-    joined = now.join(nxt, on=["next_run", "id"], how="inner")
-    if conv.to_values is None:
-        hit = pl.col("next").is_not_null() & ~pl.col("next").is_in(list(conv.from_values))
-    else:
-        hit = pl.col("next").is_in(list(conv.to_values))
-    return joined.select("run", "id", hit.fill_null(False).alias("converted"))
+    parts = []
+    for now, nxt in itertools.pairwise(runs):
+        cur, after = pl.col(str(now)), pl.col(str(nxt))
+        if conv.to_values is None:
+            hit = ~after.is_in(list(conv.from_values)) & (after != NONE)
+        else:
+            hit = after.is_in(list(conv.to_values))
+        parts.append(
+            conv_table.filter(cur.is_in(list(conv.from_values)) & after.is_not_null()).select(
+                pl.lit(now, pl.Int64).alias("run"), "id", hit.fill_null(False).alias("converted")
+            )
+        )
+    schema = {"run": pl.Int64(), "id": pl.String(), "converted": pl.Boolean()}
+    return pl.concat(parts) if parts else pl.DataFrame(schema=schema)
 
 
 def lift(
-    values: pl.DataFrame,
+    tables: dict[str, pl.DataFrame],
     conv: Conversion,
     sets: dict[str, SetInfo],
     runs: Sequence[int],
 ) -> tuple[dict[str, int | float | None], pl.DataFrame]:
-    """Overall conversion and, per single-valued set of the entity and value, lift with its CI."""
-    elig = _eligible(values, conv, runs)
+    """Overall conversion and, per single-valued set of the entity and value, lift with its CI.
+
+    ``tables`` are the :func:`wide` frames of the single-valued sets (at least the conversion's).
+    """
+    elig = _eligible(tables[conv.set], conv, runs)
     total_n = elig.height
     total_k = int(elig["converted"].sum()) if total_n else 0
     base = total_k / total_n if total_n else None
     overall = {"eligible": total_n, "converted": total_k, "rate": base}
-    names = [s.name for s in sets.values() if s.kind == "single" and s.entity == conv.entity]
-    segs = values.filter(pl.col("set").is_in(names) & (pl.col("entity") == conv.entity))
-    grouped = (
-        elig.join(
-            segs.select("run", "id", "set", pl.col("value").fill_null(NONE)), on=["run", "id"]
+    names = [
+        s.name
+        for s in sets.values()
+        if s.kind == "single" and s.entity == conv.entity and s.name in tables
+    ]
+    parts = []
+    for name in names:
+        picks: list[pl.Expr] = [pl.when(pl.col("run") == r).then(pl.col(str(r))) for r in runs[:-1]]
+        at_run = pl.coalesce(picks or [pl.lit(None, pl.String)])
+        parts.append(
+            elig.join(tables[name], on="id", how="inner").select(
+                pl.lit(name).alias("set"), at_run.alias("value"), "converted"
+            )
         )
+    schema = {"set": pl.String(), "value": pl.String(), "converted": pl.Boolean()}
+    grouped = (
+        (pl.concat(parts) if parts else pl.DataFrame(schema=schema))
+        .drop_nulls("value")
         .group_by("set", "value")
         .agg(
             pl.len().cast(pl.Int64).alias("n"), pl.col("converted").sum().cast(pl.Int64).alias("k")

@@ -57,15 +57,19 @@ def coverage(values: pl.DataFrame, sets: dict[str, SetInfo]) -> pl.DataFrame:
         },
         schema={"set": pl.String(), "catch_all_value": pl.String()},
     )
-    single = _single(values, sets).join(catch, on="set", how="left")
+    counts = _single(values, sets).group_by("run", "set", "value").agg(pl.len().alias("n"))
     is_catch = (
         pl.when(pl.col("catch_all_value").is_not_null())
         .then(pl.col("value") == pl.col("catch_all_value"))
         .otherwise(pl.col("value") == NONE)
     )
-    out = single.group_by("run", "set").agg(
-        pl.len().cast(pl.Int64).alias("records"),
-        is_catch.sum().cast(pl.Int64).alias("catch_all"),
+    out = (
+        counts.join(catch, on="set", how="left")
+        .group_by("run", "set")
+        .agg(
+            pl.col("n").sum().cast(pl.Int64).alias("records"),
+            pl.col("n").filter(is_catch).sum().cast(pl.Int64).alias("catch_all"),
+        )
     )
     share = pl.col("catch_all") / pl.col("records")
     return out.with_columns(share.alias("catch_all_share"), (1 - share).alias("coverage")).sort(
@@ -105,17 +109,36 @@ def segment_sizes(
     vals = values.filter(pl.col("set").is_in(list(sets))).with_columns(
         pl.col("value").fill_null(NONE)
     )
-    money = facts.select("run", "entity", "id", "revenue", "potential")
-    sized = (
-        vals.join(money, on=["run", "entity", "id"], how="left")
+    # Money needs the record's facts (one join of the long frames, the costliest step), and
+    # only for the entities whose facts carry any revenue or potential.
+    money = facts.filter(pl.col("revenue").is_not_null() | pl.col("potential").is_not_null())
+    with_money = set(money["entity"].unique().to_list())
+    counted = (
+        vals.filter(~pl.col("entity").is_in(list(with_money)))
+        .group_by("run", "set", "value")
+        .agg(pl.len().cast(pl.Int64).alias("n"))
+        .with_columns(
+            pl.lit(None, pl.Float64).alias("revenue"),
+            pl.lit(None, pl.Float64).alias("potential"),
+            pl.lit(False).alias("_has_money"),
+        )
+    )
+    joined = (
+        vals.filter(pl.col("entity").is_in(list(with_money)))
+        .join(
+            money.select("run", "entity", "id", "revenue", "potential"),
+            on=["run", "entity", "id"],
+            how="left",
+        )
         .group_by("run", "set", "value")
         .agg(
             pl.len().cast(pl.Int64).alias("n"),
             pl.col("revenue").sum().alias("revenue"),
             pl.col("potential").sum().alias("potential"),
-            pl.col("revenue").is_not_null().any().alias("_has_money"),
+            pl.lit(True).alias("_has_money"),
         )
     )
+    sized = pl.concat([joined, counted], how="vertical_relaxed")
     counts = record_counts(facts)
     out = (
         _grid(vals, runs, sets)

@@ -36,7 +36,8 @@ NOW = dt.datetime(2025, 10, 2, 6, tzinfo=dt.UTC)
 
 def test_as_of_dates_end_at_latest() -> None:
     """3 dates 60 days apart ending 2025-10-01: 2025-06-03, 2025-08-02, 2025-10-01."""
-    assert DATES == [dt.date(2025, 6, 3), dt.date(2025, 8, 2), dt.date(2025, 10, 1)]
+    got = as_of_dates(dt.date(2025, 10, 1), 3, 60)
+    assert got == [dt.date(2025, 6, 3), dt.date(2025, 8, 2), dt.date(2025, 10, 1)]
 
 
 def test_thresholds_come_from_the_relationship_rules() -> None:

@@ -182,6 +182,8 @@ def run_demo(
                     results.append({"target": target, "status": "failed", "reason": error})
         seeded = sandbox.book_counts()
     summary: dict[str, Any] = {
+        "ok": all(t["status"] == "ok" for t in results)
+        and not any(t["runs"][1]["pushed"] for t in results if len(t.get("runs", [])) > 1),
         "seeded": seeded,
         "targets": results,
         "runs": [r for t in results for r in t.get("runs", [])],

@@ -73,6 +73,8 @@ class InMemoryAdapter:
         self.records: dict[str, dict[str, dict[str, Any]]] = {"company": {}, "contact": {}}
         self.values: dict[str, dict[str, dict[str, str]]] = {"company": {}, "contact": {}}
         self.modified: dict[str, dict[str, int]] = {"company": {}, "contact": {}, "activity": {}}
+        # Archived records keep a tombstone stamp so incremental pulls report them in ``deleted``.
+        self.archived: dict[str, dict[str, int]] = {"company": {}, "contact": {}}
         self.activities: dict[str, dict[str, Any]] = {}
         self.potentials: list[dict[str, Any]] = []
         self.properties: dict[str, RemoteProperty] = {}
@@ -103,6 +105,14 @@ class InMemoryAdapter:
             self.modified["activity"][act.id] = self._tick()
         for pot in potentials:
             self.potentials.append(pot.model_dump(mode="json"))
+        self._save()
+
+    def archive(self, entity: EntityName, record_id: str) -> None:
+        """Archive (soft-delete) a record as a CRM user would; later pulls report it as deleted."""
+        self.records[entity].pop(record_id)
+        self.values[entity].pop(record_id, None)
+        self.modified[entity].pop(record_id, None)
+        self.archived[entity][record_id] = self._tick()
         self._save()
 
     def set_value(self, entity: EntityName, record_id: str, prop: str, value: str | None) -> None:
@@ -161,7 +171,7 @@ class InMemoryAdapter:
     ) -> Iterator[PullPage]:
         """Pages in (modified_at, id) order from ``since`` inclusive."""
         kind = {"companies": "company", "contacts": "contact", "activities": "activity"}[stream]
-        stamps = self.modified[kind]
+        stamps = {**self.modified[kind], **self.archived.get(kind, {})}
         order = sorted(((self._at(s), rid) for rid, s in stamps.items()))
         if since is not None:
             order = [o for o in order if o >= (since.modified_at, since.record_id)]
@@ -177,6 +187,8 @@ class InMemoryAdapter:
         if kind == "activity":
             acts = tuple(Activity.model_validate(self.activities[rid]) for _, rid in chunk)
             return PullPage(stream, cursor, activities=acts)
+        gone = tuple(rid for _, rid in chunk if rid in self.archived[kind])
+        chunk = [(at, rid) for at, rid in chunk if rid not in self.archived[kind]]
         current = {
             rid: {p: self.values[kind].get(rid, {}).get(p) for p in props} for _, rid in chunk
         }
@@ -191,12 +203,14 @@ class InMemoryAdapter:
                 for p in self.potentials
                 if p["company_id"] in ids
             )
-            return PullPage(stream, cursor, companies=comps, potentials=pots, current=current)
+            return PullPage(
+                stream, cursor, companies=comps, potentials=pots, current=current, deleted=gone
+            )
         people = tuple(
             Contact.model_validate({**self.records["contact"][rid], "modified_at": at})
             for at, rid in chunk
         )
-        return PullPage(stream, cursor, contacts=people, current=current)
+        return PullPage(stream, cursor, contacts=people, current=current, deleted=gone)
 
     def push(self, updates: Sequence[RecordUpdate]) -> PushResult:
         """Apply a batch; scripted RecordRejected items reject their record in this batch."""
@@ -242,8 +256,8 @@ class InMemoryAdapter:
         return EPOCH + dt.timedelta(seconds=stamp)
 
     def _state(self) -> dict[str, Any]:
-        keys = ("script", "calls", "quota_used", "clock", "records", "values", "modified")
-        state = {k: getattr(self, k) for k in keys if k != "script"}
+        keys = ("calls", "quota_used", "clock", "records", "values", "modified", "archived")
+        state = {k: getattr(self, k) for k in keys}
         state.update(activities=self.activities, potentials=self.potentials, writes=self.writes)
         return state
 
@@ -262,6 +276,7 @@ class InMemoryAdapter:
         self.records = state["records"]
         self.values = state["values"]
         self.modified = state["modified"]
+        self.archived = state.get("archived", {"company": {}, "contact": {}})
         self.activities = state["activities"]
         self.potentials = state["potentials"]
         self.writes = [tuple(w) for w in state["writes"]]

@@ -26,6 +26,7 @@ __all__ = [
     "content_hash",
     "crm_values",
     "load_dataset",
+    "mark_deleted",
     "observe_values",
     "record_intents",
     "related_ids",
@@ -71,6 +72,22 @@ def store_records(
     changed = [i for i, row in prepared.items() if known.get(i) != row["content_hash"]]
     upsert(conn, t.records, list(prepared.values()), ["account", "entity", "id"])
     return changed
+
+
+def mark_deleted(conn: Connection, account: str, entity: str, ids: Iterable[str]) -> set[str]:
+    """Flag records the CRM archived, deleted or merged away; return the ids that were live.
+
+    A deleted record leaves every later evaluation (and so the ABC cut-offs and chain roll-ups of
+    the others) and is never pushed to again. Its content hash is cleared so that a record the CRM
+    restores later counts as changed and is recomputed.
+    """
+    c = t.records.c
+    live: set[str] = set()
+    for part in chunks(sorted(set(ids))):
+        base = and_(c.account == account, c.entity == entity, c.id.in_(part))
+        live.update(conn.execute(select(c.id).where(base, c.deleted.is_(False))).scalars())
+        conn.execute(update(t.records).where(base).values(deleted=True, content_hash=""))
+    return live
 
 
 def store_potentials(

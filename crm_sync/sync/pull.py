@@ -9,7 +9,9 @@ A transient failure mid-stream restarts the stream from the last stored cursor.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+
+from sqlalchemy.engine import Connection
 
 from crm_sync.adapters.base import Cursor, EntityName, PullPage, Stream
 from crm_sync.mapping.plan import pull_properties
@@ -65,6 +67,8 @@ def _store_page(ctx: RunContext, page: PullPage, entity: EntityName | None) -> N
             store.add_work(conn, account, "recompute", entity, changed)
             drifted = data.observe_values(conn, account, entity, page.current)
             store.add_work(conn, account, "push", entity, drifted)
+            if page.deleted:
+                _forget(ctx, conn, entity, page.deleted)
             ctx.count(f"pulled_{entity}", len(records))
             ctx.count(f"changed_{entity}", len(set(changed)))
             ctx.count("echoes_ignored", len(records) - len(set(changed) | drifted))
@@ -77,6 +81,23 @@ def _store_page(ctx: RunContext, page: PullPage, entity: EntityName | None) -> N
             stored = store.get_cursor(account, page.stream)
             if stored is None or page.cursor > stored:
                 store.set_cursor(conn, account, page.stream, page.cursor)
+
+
+def _forget(ctx: RunContext, conn: Connection, entity: EntityName, ids: Sequence[str]) -> None:
+    """Archived, deleted or merged CRM records: stop evaluating and pushing them.
+
+    Their contacts (for a company) are recomputed, since company values they read are gone, and
+    any push still queued for them is dropped: writing to an archived record only earns a 404.
+    """
+    store, account = ctx.store, ctx.account
+    gone = data.mark_deleted(conn, account, entity, ids)
+    store.clear_work(conn, account, "push", entity, ids)
+    store.clear_work(conn, account, "recompute", entity, ids)
+    if entity == "company" and gone:
+        store.add_work(
+            conn, account, "recompute", "contact", data.related_ids(conn, account, companies=gone)
+        )
+    ctx.count(f"deleted_{entity}", len(gone))
 
 
 def pull_all(ctx: RunContext) -> None:

@@ -25,7 +25,7 @@ from crm_sync.adapters.base import (
     RecordUpdate,
     TagUpdate,
 )
-from crm_sync.errors import PermanentError, RecordRejected
+from crm_sync.errors import AuthError, PermanentError, RecordRejected
 from crm_sync.store import data
 from crm_sync.store import schema as t
 from crm_sync.store.sql import chunks
@@ -93,6 +93,8 @@ def _send(ctx: RunContext, batch: Sequence[RecordUpdate]) -> PushResult:
         result: PushResult = ctx.call(endpoint, lambda: ctx.adapter.push(batch))
     except RecordRejected as exc:
         return PushResult(rejected=(RecordRejection(exc.record_id, str(exc)),))
+    except AuthError:
+        raise  # refused credentials are no record's fault: bisecting would only repeat the 401
     except PermanentError as exc:
         if len(batch) == 1:  # bisected down to the bad record
             return PushResult(rejected=(RecordRejection(batch[0].record_id, str(exc)),))

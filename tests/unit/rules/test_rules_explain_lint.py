@@ -189,7 +189,6 @@ def test_reference_on_a_sample_matches_the_full_run(
         ["lint", "--json"],
         ["explain", "company", "C-003", "--json"],
         ["validate", "--json"],
-        ["demo", "--json"],
     ],
 )
 def test_cli_json_is_exactly_one_object(args: list[str], monkeypatch: pytest.MonkeyPatch) -> None:

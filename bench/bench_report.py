@@ -30,9 +30,11 @@ MOD = 2_147_483_647
 
 
 def _u(i: pl.Expr, run: int, salt: int) -> pl.Expr:
-    """Deterministic uniform [0, 1) from (i, run, salt): two MINSTD rounds over a mixed seed."""
+    """Deterministic uniform [0, 1) from (i, run, salt): squaring and MINSTD rounds (x < 2^31)."""
     x = (i * 7919 + run * 104_729 + salt * 15_485_863 + 12_345) % MOD
+    x = (x * x + 7_777) % MOD  # non-linear round: sampled ids must not line up
     x = (x * 48_271) % MOD
+    x = (x * x + 3_331) % MOD
     x = (x * 48_271) % MOD
     return x.cast(pl.Float64) / MOD
 

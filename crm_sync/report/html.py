@@ -47,7 +47,9 @@ _DEFAULT_REGIONS = {
 
 
 def _pct(v: Any) -> str:
-    return "–" if v is None else f"{float(v):.1%}"
+    if v is None:
+        return "–"
+    return f"{float(v) + 0.0:.1%}" if abs(float(v)) >= 0.0005 else "0.0%"
 
 
 def _num(v: Any, digits: int = 2) -> str:

@@ -241,7 +241,7 @@ def scatter_regions(
         parts.append(
             _text(
                 (xa + xb) / 2,
-                ya + 16,
+                ya + 16 if key.endswith("_hi") else yb - 8,
                 regions.get(key, ""),
                 anchor="middle",
                 size=12,

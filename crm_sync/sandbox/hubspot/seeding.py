@@ -74,6 +74,14 @@ class BookLike(Protocol):
     activities: Sequence[Activity]
 
 
+# crm_sync role -> HubSpot's standard hs_buying_role option (hubspot-facts; domain-model §2.6).
+_BUYING_ROLES = {
+    "decision_maker": "DECISION_MAKER",
+    "influencer": "INFLUENCER",
+    "non_decision_maker": "END_USER",
+}
+
+
 def _ms(value: dt.datetime | dt.date) -> int:
     if not isinstance(value, dt.datetime):
         value = dt.datetime(value.year, value.month, value.day, tzinfo=dt.UTC)
@@ -129,14 +137,6 @@ def load_book(portal: Portal, book: BookLike) -> dict[str, str]:
         )
         for object_type in ("companies", "contacts"):
             _define(portal, object_type, "crm_sync_seed_id", "string", "text", unique=True)
-        _define(
-            portal,
-            "contacts",
-            "crm_role",
-            "enumeration",
-            "select",
-            options=sorted({c.role.value for c in book.contacts if c.role}),
-        )
         _define(
             portal,
             "contacts",
@@ -226,7 +226,10 @@ def load_book(portal: Portal, book: BookLike) -> dict[str, str]:
                         "firstname": contact.first_name,
                         "lastname": contact.last_name,
                         "hubspot_owner_id": contact.owner,
-                        "crm_role": contact.role.value if contact.role else None,
+                        # The standard buying-role property, with HubSpot's own option values.
+                        "hs_buying_role": _BUYING_ROLES[contact.role.value]
+                        if contact.role
+                        else None,
                         "crm_department": contact.department,
                         "lifecyclestage": contact.lifecycle_stage
                         if contact.lifecycle_stage in LIFECYCLE_STAGES

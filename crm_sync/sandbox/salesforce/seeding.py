@@ -48,7 +48,7 @@ SEED_FIELDS: dict[str, tuple[FieldDef, ...]] = {
     ),
     "Contact": (
         FieldDef("Buying_Role__c", "picklist", label="Buying Role", custom=True, restricted=True,
-                 picklist=("decision_maker", "influencer", "non_decision_maker")),
+                 picklist=("Decision Maker", "Influencer", "Business User")),
     ),
 }  # fmt: skip
 _OCR_ROLES = {
@@ -183,7 +183,7 @@ class _Loader:
                 "FirstName": ct.first_name or None, "LastName": ct.last_name or "Unknown",
                 "Email": ct.email, "AccountId": self.accounts.get(ct.company_id or ""),
                 "Department": ct.department, "LeadSource": ct.first_touch_source,
-                "Buying_Role__c": ct.role.value if ct.role else None, "OwnerId": self.user(ct.owner),
+                "Buying_Role__c": _OCR_ROLES[ct.role.value] if ct.role else None, "OwnerId": self.user(ct.owner),
             }, ct.modified_at)  # fmt: skip
         for definition in book.events:
             self.campaign(definition, event=True)

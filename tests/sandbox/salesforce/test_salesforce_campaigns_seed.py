@@ -144,11 +144,7 @@ def test_seeded_calls_are_task_subtype_call_and_fields_visible(sf, seeded):
     assert rows
     assert all(r["Purchase_Potential__c"] >= 0 for r in rows)
     roles = sf.query("SELECT Buying_Role__c FROM Contact WHERE Buying_Role__c != null")["records"]
-    assert {r["Buying_Role__c"] for r in roles} <= {
-        "decision_maker",
-        "influencer",
-        "non_decision_maker",
-    }
+    assert {r["Buying_Role__c"] for r in roles} <= {"Decision Maker", "Influencer", "Business User"}
 
 
 def test_seeded_event_attendance_responds(sf, seeded):

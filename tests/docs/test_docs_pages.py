@@ -43,12 +43,26 @@ def _shipped(name: str) -> dict[str, Any]:
     return data
 
 
+def _is_rule_list(value: Any) -> bool:
+    return isinstance(value, list) and all(isinstance(v, dict) and "id" in v for v in value)
+
+
 def _merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
-    """``extra`` merged into a copy of ``base``: nested mappings merge, anything else replaces."""
+    """``extra`` merged into a copy of ``base``, the way a reader pastes an excerpt into a file.
+
+    Nested mappings merge; lists of rules/transitions merge by ``id`` (a known id is updated, a
+    new one appended); anything else replaces.
+    """
     out = copy.deepcopy(base)
     for key, value in extra.items():
-        if isinstance(value, dict) and isinstance(out.get(key), dict):
-            out[key] = _merge(out[key], value)
+        current = out.get(key)
+        if isinstance(value, dict) and isinstance(current, dict):
+            out[key] = _merge(current, value)
+        elif _is_rule_list(value) and _is_rule_list(current):
+            merged = {r["id"]: r for r in current}
+            for rule in value:
+                merged[rule["id"]] = _merge(merged.get(rule["id"], {}), rule)
+            out[key] = list(merged.values())
         else:
             out[key] = copy.deepcopy(value)
     return out

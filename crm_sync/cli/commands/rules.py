@@ -18,6 +18,7 @@ from typing import Annotated, Any
 import polars as pl
 import typer
 
+from crm_sync.cli.commands._stored import load_stored_run
 from crm_sync.cli.output import console, emit_json, fail
 from crm_sync.errors import ConfigError, FileProblem, ModelFileError, Position
 from crm_sync.model.frames import Dataset
@@ -206,15 +207,35 @@ def register(app: typer.Typer) -> None:
         data: DataOpt = None,
         as_of: AsOfOpt = None,
         json_out: JsonOpt = False,
+        target: Annotated[
+            str | None,
+            typer.Option(
+                "--target",
+                help="hubspot or salesforce: explain the record as the last sync run computed it "
+                "(data from the state store; shows what crm_sync pushed).",
+            ),
+        ] = None,
+        account: Annotated[
+            str | None, typer.Option("--account", help="With --target: the store account key.")
+        ] = None,
     ) -> None:
         """Show every value of one record, the deciding rule and each clause with its inputs."""
         try:
             if entity not in ("company", "contact"):
                 msg = f"unknown entity '{entity}'; use company or contact"
                 raise ConfigError(msg)
-            loaded, dataset = _load(model, data)
-            day = _as_of(as_of, dataset)
+            pushes: list[dict[str, object]] | None = None
+            if target is not None:
+                stored = load_stored_run(target, entity, record_id, account=account)
+                loaded, dataset = load_model(model), stored.dataset
+                day = _as_of(as_of, dataset) if as_of else stored.as_of
+                pushes = stored.pushes
+            else:
+                loaded, dataset = _load(model, data)
+                day = _as_of(as_of, dataset)
             result = explain_record(loaded, evaluate(loaded, dataset, as_of=day), entity, record_id)
+            if pushes is not None:
+                result["pushed"] = pushes
         except ConfigError as exc:
             if isinstance(exc, ModelFileError) and not json_out:
                 _print_problems(exc.problems)
@@ -223,6 +244,12 @@ def register(app: typer.Typer) -> None:
             emit_json({"ok": True, **result})
         else:
             console.print(render_explanation(result), markup=False)
+            for push in result.get("pushed") or []:
+                console.print(
+                    f"  pushed in run {push['run_id']}: {push['property']} "
+                    f"{push['old']!r} -> {push['new']!r} ({push['status']}, rule {push['rule']})",
+                    markup=False,
+                )
 
 
 _ = (pl, Position)

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import polars as pl
-from sqlalchemy import insert, literal, select
+from sqlalchemy import select
 from sqlalchemy.engine import Connection
 
 from crm_sync.model.frames import Dataset
@@ -38,7 +38,7 @@ from crm_sync.report.source import EXTRA_FIELDS, FACT_COLUMNS
 from crm_sync.rules.compiled import SegmentationModel
 from crm_sync.rules.results import Evaluation
 from crm_sync.store import schema as t
-from crm_sync.store.report_schema import fact_snapshots, record_snapshots
+from crm_sync.store.report_schema import fact_snapshots, record_snapshots, save_record_snapshot
 from crm_sync.store.sql import Store, chunks
 
 __all__ = [
@@ -47,16 +47,6 @@ __all__ = [
     "snapshots_from_store",
     "snapshots_from_store_url",
 ]
-
-
-def save_record_snapshot(conn: Connection, run_id: int, account: str) -> None:
-    """Copy every current result of ``account`` into ``record_snapshots`` for ``run_id``."""
-    r = t.results.c
-    source = select(
-        literal(run_id), literal(account), r.entity, r.record_id, r.output, r.value
-    ).where(r.account == account)
-    cols = ["run_id", "account", "entity", "record_id", "output", "value"]
-    conn.execute(insert(record_snapshots).from_select(cols, source))
 
 
 def save_fact_snapshot(

@@ -13,10 +13,24 @@ their own :class:`~sqlalchemy.MetaData` so earlier versions stay exactly as rele
 
 from __future__ import annotations
 
-from sqlalchemy import Column, Float, Index, Integer, MetaData, String, Table, Text
+from sqlalchemy import (
+    Column,
+    Float,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    insert,
+    literal,
+    select,
+)
 from sqlalchemy.engine import Connection
 
-__all__ = ["create_v3", "fact_snapshots", "metadata", "record_snapshots"]
+from crm_sync.store import schema as t
+
+__all__ = ["create_v3", "fact_snapshots", "metadata", "record_snapshots", "save_record_snapshot"]
 
 metadata = MetaData()
 
@@ -52,3 +66,13 @@ Index("ix_fact_snapshots_account_run", fact_snapshots.c.account, fact_snapshots.
 def create_v3(conn: Connection) -> None:
     """Migration 3: create both tables (idempotent on a store that already has them)."""
     metadata.create_all(conn)
+
+
+def save_record_snapshot(conn: Connection, run_id: int, account: str) -> None:
+    """Copy every current result of ``account`` into ``record_snapshots`` for ``run_id``."""
+    r = t.results.c
+    source = select(
+        literal(run_id), literal(account), r.entity, r.record_id, r.output, r.value
+    ).where(r.account == account)
+    cols = ["run_id", "account", "entity", "record_id", "output", "value"]
+    conn.execute(insert(record_snapshots).from_select(cols, source))

@@ -74,6 +74,7 @@ class RulesComputer:
         from crm_sync.rules.load import load_model  # noqa: PLC0415 - keeps sync importable alone
 
         self.model: Any = load_model(model_path)
+        self._last: tuple[Any, Dataset] | None = None
         self.fingerprint = str(self.model.fingerprint)
         spec = self.model.spec
         windows: set[str] = set()
@@ -95,7 +96,23 @@ class RulesComputer:
         from crm_sync.rules.engine import evaluate  # noqa: PLC0415
 
         evaluation = evaluate(self.model, dataset, as_of=as_of)
+        self._last = (evaluation, dataset)
         return frame_values({str(k): v for k, v in evaluation.results.items()})
+
+    def snapshot_facts(self, conn: Any, run_id: int, account: str) -> None:
+        """Store the last evaluation's numbers per record for the report (revenue, SoW, ...).
+
+        Only records evaluated in this run are covered: with a whole-population model (ABC) that
+        is everyone; otherwise the recomputed records, the others keep their earlier facts.
+        """
+        if self._last is None:
+            return
+        from crm_sync.report.store_source import save_fact_snapshot  # noqa: PLC0415
+
+        evaluation, dataset = self._last
+        save_fact_snapshot(
+            conn, run_id, account, evaluation=evaluation, model=self.model, dataset=dataset
+        )
 
 
 class FakeComputer:

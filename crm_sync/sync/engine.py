@@ -23,6 +23,7 @@ from crm_sync.errors import QuotaExhausted, redact
 from crm_sync.mapping.load import MappingFile
 from crm_sync.model.frames import today
 from crm_sync.store import schema as t
+from crm_sync.store.report_schema import save_record_snapshot
 from crm_sync.store.sql import Store
 from crm_sync.sync.compute import compute_phase
 from crm_sync.sync.computer import Computer
@@ -87,6 +88,11 @@ def _snapshot(ctx: RunContext) -> None:
             for v in value if isinstance(value, list) else [value]:
                 counts[(entity, output, "(none)" if v is None else str(v))] += n
         ctx.store.save_snapshot(conn, ctx.run_id, ctx.account, dict(counts))
+        # Per-record values and numbers: the report's transitions, flapping, drift and lift.
+        save_record_snapshot(conn, ctx.run_id, ctx.account)
+        facts = getattr(ctx.computer, "snapshot_facts", None)
+        if facts is not None:
+            facts(conn, ctx.run_id, ctx.account)
     crash_point("snapshot.stored")
 
 

@@ -76,3 +76,29 @@ def _first_pushed_contact(store_path: Path, account: str) -> str:
         ).fetchone()
     assert row, "the run pushed at least one contact value"
     return str(row[0])
+
+
+def test_report_reads_the_history_of_real_sync_runs(tmp_path):
+    """Two runs at different as_of dates leave per-record snapshots that `report` turns into transitions."""
+    with start_sandbox(seed=5, size=10) as sandbox:
+        env = {
+            **os.environ,
+            **sandbox.environment(),
+            "CRM_SYNC_STORE_PATH": str(tmp_path / "state.sqlite"),
+            "CRM_SYNC_RATE_PER_S": "0",
+        }
+        assert _cli(env, "provision", "--target", "hubspot", "--apply").returncode == 0
+        for day in ("2025-11-01", "2026-11-01"):
+            run = _cli(env, "run", "--target", "hubspot", "--as-of", day, "--json")
+            assert run.returncode == 0, run.stderr[-2000:]
+        html = tmp_path / "report.html"
+        report = _cli(env, "report", "--json", "--html", str(html))
+    assert report.returncode == 0, report.stderr[-2000:]
+    payload = json.loads(report.stdout)
+    assert payload["ok"] is True
+    assert [r["as_of"] for r in payload["runs"]] == ["2025-11-01", "2026-11-01"]
+    assert "examples/data.json" not in payload["origin"]
+    abc = next(t for t in payload["transitions"] if t["set"] == "abc_revenue")
+    assert abc["records"] == 10, "every company of the sandbox is in the run-to-run matrix"
+    assert sum(cell["n"] for cell in abc["matrix"]) == 10
+    assert html.read_text(encoding="utf-8").startswith("<!DOCTYPE html>")

@@ -6,6 +6,7 @@ stderr (bars on a TTY, plain lines otherwise); ``--json`` prints exactly one JSO
 
 from __future__ import annotations
 
+import datetime as dt
 import sys
 from pathlib import Path
 from typing import Annotated, Any
@@ -15,7 +16,7 @@ from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedCo
 
 from crm_sync.cli.output import console, emit_json, fail
 from crm_sync.config import Settings
-from crm_sync.errors import CrmSyncError
+from crm_sync.errors import ConfigError, CrmSyncError
 from crm_sync.sync.api import run
 from crm_sync.sync.engine import RunRecord
 from crm_sync.sync.worker import GracefulStop, parse_duration, serve
@@ -95,7 +96,13 @@ def _human(record: RunRecord) -> None:
 
 
 def _run_once(
-    target: str, *, dry_run: bool, crm_file: Path | None, as_json: bool, stop: Any = None
+    target: str,
+    *,
+    dry_run: bool,
+    crm_file: Path | None,
+    as_json: bool,
+    stop: Any = None,
+    as_of: str | None = None,
 ) -> RunRecord:
     progress = CliProgress(enabled=not as_json)
     try:
@@ -111,8 +118,16 @@ def _run_once(
         )
         if stop is not None:
             opts.should_stop = stop
+        day: dt.date | None = None
+        if as_of is not None:
+            try:
+                day = dt.date.fromisoformat(as_of)
+            except ValueError as exc:
+                msg = f"--as-of must be a date like 2026-11-01, got {as_of!r}"
+                raise ConfigError(msg) from exc
         return run(
             target,
+            as_of=day,
             dry_run=dry_run,
             crm_file=crm_file,
             progress=progress,
@@ -134,10 +149,18 @@ def register(app: typer.Typer) -> None:
         ] = False,
         crm_file: CrmFile = None,
         as_json: Json = False,
+        as_of: Annotated[
+            str | None,
+            typer.Option(
+                "--as-of", help="evaluate windows as of this date (default: today, UTC); backfills"
+            ),
+        ] = None,
     ) -> None:
         """Pull, recompute, diff and push once (incremental; safe to re-run after a crash)."""
         try:
-            record = _run_once(target, dry_run=dry_run, crm_file=crm_file, as_json=as_json)
+            record = _run_once(
+                target, dry_run=dry_run, crm_file=crm_file, as_json=as_json, as_of=as_of
+            )
         except CrmSyncError as exc:
             raise typer.Exit(fail(exc, as_json=as_json)) from exc
         if as_json:

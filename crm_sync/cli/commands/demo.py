@@ -25,7 +25,8 @@ def register(app: typer.Typer) -> None:
     @app.command("demo")
     def demo_cmd(
         json_out: Annotated[
-            bool, typer.Option("--json", help="Print one JSON object (with a `runs` list) on stdout.")
+            bool,
+            typer.Option("--json", help="Print one JSON object (with a `runs` list) on stdout."),
         ] = False,
         target: Annotated[
             list[str] | None,

@@ -463,6 +463,45 @@ def render_mapping_keys(crm: str) -> str:
     return "\n".join(_sections(schema, root, "", crm, skip=frozenset()))
 
 
+def _command_rows(group: Any, prefix: str) -> Iterator[tuple[str, Any]]:
+    for name in sorted(group.commands):
+        command = group.commands[name]
+        full = f"{prefix} {name}"
+        if hasattr(command, "commands"):
+            yield from _command_rows(command, full)
+        else:
+            yield full, command
+
+
+def render_commands() -> str:
+    """Every ``crm-sync`` command with its arguments and options, from the CLI itself."""
+    import typer  # noqa: PLC0415 - only the docs generator needs the CLI tree
+
+    from crm_sync.cli.main import app  # noqa: PLC0415 - importing registers every command
+
+    out: list[str] = []
+    for full, command in _command_rows(typer.main.get_command(app), "crm-sync"):
+        args = " ".join(p.name.upper() for p in command.params if p.param_type_name == "argument")
+        out.append(f"### `{full}{' ' + args if args else ''}`\n")
+        help_text = (command.help or "").strip().split("\n\n")[0]
+        out.append(_md(" ".join(help_text.split())) + "\n")
+        rows = ["| Option | Meaning | Default |", "|---|---|---|"]
+        for param in command.params:
+            if param.param_type_name != "option" or param.name == "help":
+                continue
+            name = "/".join(param.opts)
+            if not getattr(param, "is_flag", False):
+                name += f" {param.metavar or param.name.upper()}" if param.metavar else " VALUE"
+            default = param.default
+            shown = "" if default in (None, False, (), []) else f"`{default}`"
+            if getattr(param, "multiple", False):
+                shown = (shown + " " if shown else "") + "(repeatable)"
+            rows.append(f"| `{name}` | {_cell(param.help or '')} | {shown} |")
+        if len(rows) > 2:
+            out.append("\n".join(rows) + "\n")
+    return "\n".join(out)
+
+
 def generated_sections() -> dict[str, dict[str, Callable[[], str]]]:
     """Docs page (relative to ``docs/``) → generated section name → renderer."""
     return {
@@ -471,6 +510,7 @@ def generated_sections() -> dict[str, dict[str, Callable[[], str]]]:
             "activity-types": render_activity_types,
         },
         "reference/rule-language.md": {"functions": render_functions},
+        "reference/commands.md": {"commands": render_commands},
         "reference/mapping.md": {
             "hubspot-keys": lambda: render_mapping_keys("hubspot"),
             "salesforce-keys": lambda: render_mapping_keys("salesforce"),

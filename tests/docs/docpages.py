@@ -10,7 +10,8 @@ Conventions the Markdown follows (docs/reference/editor-support.md explains them
   YAML (``<!-- docs-test: yaml -->``: it must parse).
 * ``<!-- docs-test: ... -->`` right before a block (blank lines allowed) sets its directives:
   ``skip reason="..."``, ``background`` (a long-running command such as the sandbox),
-  ``exit=N`` (the block is expected to end with exit code N).
+  ``exit=N`` (the block is expected to end with exit code N), ``cwd=repo`` (a read-only
+  maintainer command run in the repository itself rather than the reader's fresh folder).
 * ``<!-- docs-test: page sandbox -->`` anywhere in a page: the test starts a sandbox and points
   the environment at it before the page's first command (reference pages; Getting started starts
   its own, as the reader does).

@@ -60,6 +60,8 @@ class Session:
         self.ports = {p: str(free_port()) for p in SANDBOX_PORTS}
         self.background: list[subprocess.Popen[str]] = []
         self.transcript: list[str] = []
+        self.outputs: dict[str, str] = {}
+        self.readers: list[threading.Thread] = []
 
     def substitute(self, text: str) -> str:
         """The documented sandbox ports replaced by the free ones this test uses."""
@@ -76,9 +78,10 @@ class Session:
                 f"{'set -o pipefail' if expect else 'set -eo pipefail'}\n{script}\n"
                 f'__rc=$?; env -0 > "{state}/env"; pwd > "{state}/pwd"; exit $__rc\n'
             )
+            in_repo = block.directive.get("cwd") == "repo"  # read-only maintainer commands
             proc = subprocess.run(
                 ["bash", "-c", wrapped],
-                cwd=self.cwd,
+                cwd=ROOT if in_repo else self.cwd,
                 env=self.env,
                 capture_output=True,
                 text=True,
@@ -94,7 +97,8 @@ class Session:
             if env_file.exists():
                 pairs = env_file.read_text().split("\0")
                 self.env = dict(p.split("=", 1) for p in pairs if "=" in p)
-                self.cwd = Path(pwd_file.read_text().strip())
+                if not in_repo:
+                    self.cwd = Path(pwd_file.read_text().strip())
         if block.output is not None:
             actual = normalise(out)
             for raw in expected_lines(block.output):
@@ -128,7 +132,9 @@ class Session:
                 if ready in line:
                     seen.set()
 
-        threading.Thread(target=reader, daemon=True).start()
+        thread = threading.Thread(target=reader, daemon=True)
+        thread.start()
+        self.readers.append(thread)
         deadline = time.monotonic() + timeout
         while not seen.is_set() and time.monotonic() < deadline and proc.poll() is None:
             seen.wait(0.1)
@@ -149,3 +155,8 @@ class Session:
                 except subprocess.TimeoutExpired:
                     os.killpg(proc.pid, signal.SIGKILL)
                     proc.wait()
+        for thread in self.readers:
+            thread.join(timeout=10)
+        for proc in self.background:
+            if proc.stdout is not None:
+                proc.stdout.close()

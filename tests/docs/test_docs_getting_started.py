@@ -26,17 +26,17 @@ def _runnable(page_blocks: list[Block]) -> list[Block]:
 
 @pytest.fixture(scope="module")
 def session(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Session]:
-    """One reader's terminal after following every step but the explain of the pushed tag."""
+    """One reader's terminal after following every step of the page, in order."""
     work = prepare_workdir(tmp_path_factory.mktemp("getting-started"))
     s = Session(work)
     try:
         for block in _runnable(blocks(PAGE)):
-            if block.directive.get("id") == EXPLAIN_PUSHED:
-                continue
             if "background" in block.directive:
                 s.start_background(block)
             else:
-                s.run(block)
+                proc = s.run(block)
+                if block.directive.get("id") == EXPLAIN_PUSHED:
+                    s.outputs[EXPLAIN_PUSHED] = proc.stdout + proc.stderr
         yield s
     finally:
         s.close()
@@ -66,15 +66,9 @@ def test_getting_started_ends_with_the_tag_pushed_to_the_crm(session: Session) -
     assert Path(session.cwd, ".crm_sync", "state.sqlite").exists()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "crm-sync explain reads only --data files (default examples/data.json); explaining a "
-        "record pulled from the CRM needs explain to read the state store (crm_sync/cli/commands/"
-        "rules.py, not owned by the docs work)"
-    ),
-)
 def test_getting_started_explains_the_pushed_tag(session: Session) -> None:
-    """`crm-sync explain company 100010` shows the rule that set the pushed tag."""
-    block = next(b for b in blocks(PAGE) if b.directive.get("id") == EXPLAIN_PUSHED)
-    session.run(block)
+    """`crm-sync explain ... --target hubspot` shows the deciding rule and the confirmed push."""
+    out = session.outputs[EXPLAIN_PUSHED]
+    assert "company_tags = ['buys_hydraulics_not_pneumatics']  [decided by: collect]" in out
+    assert "true  buys_hydraulics_not_pneumatics: revenue_family_12m" in out
+    assert "-> 'buys_hydraulics_not_pneumatics' (confirmed" in out

@@ -81,7 +81,9 @@ def _kind(block: Block, data: Any) -> str:
         return "skip"
     if "fragment" in block.directive:
         kind = block.directive.get("of", "")
-        assert kind in FRAGMENT_KINDS, f"{block.where}: fragment of= must be one of {FRAGMENT_KINDS}"
+        assert kind in FRAGMENT_KINDS, (
+            f"{block.where}: fragment of= must be one of {FRAGMENT_KINDS}"
+        )
         return kind
     if "yaml" in block.directive:
         return "plain"
@@ -153,7 +155,7 @@ def test_only_known_block_languages_are_used() -> None:
 
 def test_python_and_json_blocks_parse() -> None:
     """Orchestrator examples compile and JSON examples parse."""
-    import json  # noqa: PLC0415
+    import json
 
     for page in ALL_PAGES:
         for b in blocks(page):
@@ -247,12 +249,10 @@ def test_every_command_on_the_page_runs(page: Path, tmp_path: Path) -> None:
 
 def test_shipped_and_documented_files_pass_the_editor_schema() -> None:
     """What editors check (the JSON Schema) accepts every shipped and documented whole file."""
-    import jsonschema  # noqa: PLC0415
+    import jsonschema
 
     schemas = json_schemas()
-    validators = {
-        name: jsonschema.Draft202012Validator(schema) for name, schema in schemas.items()
-    }
+    validators = {name: jsonschema.Draft202012Validator(schema) for name, schema in schemas.items()}
 
     def schema_for(data: dict[str, Any]) -> str:
         crm = data.get("crm")

@@ -20,13 +20,14 @@ authentication: a 401 triggers exactly one credential refresh and one resend.
 from __future__ import annotations
 
 import contextlib
+import ipaddress
 import json
 import sys
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from hubspot import HubSpot
 from urllib3.util.retry import Retry
@@ -34,10 +35,39 @@ from urllib3.util.retry import Retry
 from crm_sync.adapters.hubspot.auth import TokenSource
 from crm_sync.adapters.hubspot.errors import translate, translate_status
 from crm_sync.adapters.hubspot.ratelimit import RequestWindow, window_for
+from crm_sync.errors import ConfigError
 
-__all__ = ["DEFAULT_BASE_URL", "HubSpotClient", "Reply", "exchange_refresh_token"]
+__all__ = [
+    "DEFAULT_BASE_URL",
+    "HubSpotClient",
+    "Reply",
+    "checked_base_url",
+    "exchange_refresh_token",
+]
 
 DEFAULT_BASE_URL = "https://api.hubapi.com"
+
+
+def checked_base_url(base_url: str | None) -> str:
+    """The base URL without a trailing slash; https only, plain http only for loopback.
+
+    Why: the bearer token travels in every request's headers, so a typo such as
+    ``http://api.hubapi.com`` must fail before anything is sent (DESIGN §6, secrets).
+    """
+    url = (base_url or DEFAULT_BASE_URL).rstrip("/")
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if parts.scheme == "https" and host:
+        return url
+    if parts.scheme == "http" and host:
+        with contextlib.suppress(ValueError):
+            if host == "localhost" or ipaddress.ip_address(host).is_loopback:
+                return url
+    msg = (
+        f"CRM_SYNC_HUBSPOT_BASE_URL must be an https:// URL (plain http only for 127.0.0.1), "
+        f"got {url!r}"
+    )
+    raise ConfigError(msg)
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,7 +104,7 @@ class HubSpotClient:
         window: RequestWindow | None = None,
         timeout_s: float = 30.0,
     ) -> None:
-        self.base_url = (base_url or DEFAULT_BASE_URL).rstrip("/")
+        self.base_url = checked_base_url(base_url)
         self.auth = auth
         self.window = window if window is not None else window_for(auth.key)
         self.timeout_s = timeout_s
@@ -373,7 +403,7 @@ def exchange_refresh_token(
     base_url: str | None,
 ) -> Callable[[Mapping[str, str]], Mapping[str, Any]]:
     """The OAuth token exchange (``POST /oauth/v1/token``, form-encoded) for :class:`OAuthRefresh`."""
-    base = (base_url or DEFAULT_BASE_URL).rstrip("/")
+    base = checked_base_url(base_url)
 
     def exchange(form: Mapping[str, str]) -> Mapping[str, Any]:
         from urllib.parse import urlencode  # noqa: PLC0415 - only needed on a refresh

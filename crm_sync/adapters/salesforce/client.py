@@ -23,6 +23,8 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import logging
+import re
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, TypeVar
@@ -36,7 +38,7 @@ from simple_salesforce.format import format_soql
 
 from crm_sync.adapters.salesforce.auth import TokenSource
 from crm_sync.adapters.salesforce.errors import ApiFailure, is_session_error, translate
-from crm_sync.errors import ConfigError
+from crm_sync.errors import ConfigError, redact
 
 __all__ = [
     "DEFAULT_VERSION",
@@ -51,6 +53,21 @@ T = TypeVar("T")
 DEFAULT_VERSION = "59.0"
 DEFAULT_TIMEOUT_S = 60.0
 _LOOPBACK_NAMES = ("localhost",)
+
+
+class _RedactSoapLog(logging.Filter):
+    """zeep logs every Metadata API envelope at DEBUG, ``<sessionId>`` header included: mask it."""
+
+    _SESSION = re.compile(r"(<(?:[\w-]+:)?sessionId>)[^<]*")
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        text = record.getMessage()
+        record.msg, record.args = redact(self._SESSION.sub(r"\1***", text)), None
+        return True
+
+
+# The mdapi session is zeep's own (Gotcha 4); its transport logger is the one that sees the header.
+logging.getLogger("zeep.transports").addFilter(_RedactSoapLog())
 
 
 def soql(template: str, *args: Any, **kwargs: Any) -> str:

@@ -32,12 +32,12 @@ from crm_sync.errors import ConfigError, CrmSyncError
 from crm_sync.sandbox.launcher import RunningSandbox, start_sandbox
 from crm_sync.store.sql import Store
 
-ACCESS_TOKEN = "tok-SECRET-a1b2c3d4e5f60718"  # noqa: S105 - a fake, searched for in every output
-SF_CLIENT_SECRET = "csec-SECRET-99887766554433"  # noqa: S105
-SF_REFRESH_TOKEN = "rtok-SECRET-1029384756abcd"  # noqa: S105
-HS_CLIENT_SECRET = "hcsec-SECRET-5566778899aabb"  # noqa: S105
-HS_REFRESH_TOKEN = "hrtok-SECRET-ffeeddccbbaa99"  # noqa: S105
-WRONG_TOKEN = "wrong-SECRET-0000111122223333"  # noqa: S105
+ACCESS_TOKEN = "tok-SECRET-a1b2c3d4e5f60718"
+SF_CLIENT_SECRET = "csec-SECRET-99887766554433"
+SF_REFRESH_TOKEN = "rtok-SECRET-1029384756abcd"
+HS_CLIENT_SECRET = "hcsec-SECRET-5566778899aabb"
+HS_REFRESH_TOKEN = "hrtok-SECRET-ffeeddccbbaa99"
+WRONG_TOKEN = "wrong-SECRET-0000111122223333"
 SECRETS = (
     ACCESS_TOKEN,
     SF_CLIENT_SECRET,
@@ -155,7 +155,7 @@ def test_refused_and_expired_credentials_fail_without_leaking(
     texts.append(text)
     # 2. Salesforce session expires and the refresh secret is wrong.
     sandbox.faults.set_plan({"rules": [{"api": "salesforce", "kind": "session_expiry"}]})
-    sandbox.salesforce.sessions.oauth.client_secret = "something-else"  # noqa: S105
+    sandbox.salesforce.sessions.oauth.client_secret = "something-else"
     code, text = _cli(["run", "--target", "salesforce", "--json"], caplog)
     assert code != 0
     texts.append(text)

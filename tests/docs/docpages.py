@@ -12,7 +12,8 @@ Conventions the Markdown follows (docs/reference/editor-support.md explains them
   ``skip reason="..."``, ``background`` (a long-running command such as the sandbox),
   ``exit=N`` (the block is expected to end with exit code N), ``cwd=repo`` (a read-only
   maintainer command run in the repository itself rather than the reader's fresh folder).
-* ``<!-- docs-test: page sandbox -->`` anywhere in a page: the test starts a sandbox and points
+* ``<!-- docs-test: page sandbox [size=N] -->`` anywhere in a page: the test starts a sandbox
+  (seed 0, N companies, default 20) and points
   the environment at it before the page's first command (reference pages; Getting started starts
   its own, as the reader does).
 """

@@ -229,8 +229,9 @@ def test_every_command_on_the_page_runs(page: Path, tmp_path: Path) -> None:
     """Each sh block runs in order in a fresh copy of mappings/ and examples/ and prints what the page shows."""
     work = prepare_workdir(tmp_path)
     session = Session(work)
-    wants_sandbox = any("sandbox" in d for d in page_directives(page))
-    running = start_sandbox(seed=0, size=20) if wants_sandbox else None
+    wanted = [d for d in page_directives(page) if "sandbox" in d]
+    size = int(wanted[0].get("size", "20")) if wanted else 0
+    running = start_sandbox(seed=0, size=size) if wanted else None
     try:
         if running is not None:
             session.env.update(running.environment())

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import copy
+import re
+import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -273,3 +275,59 @@ def test_shipped_and_documented_files_pass_the_editor_schema() -> None:
     typo = _shipped("model.yaml")
     typo["segments"]["relationship"]["hit_polcy"] = "first"
     assert list(validators["model.schema.json"].iter_errors(typo)), "a typo must be underlined"
+
+
+def _cli_command(words: list[str]) -> tuple[Any, list[str]]:
+    """The click command named by the leading words after ``crm-sync``, and the remaining words."""
+    import typer
+
+    from crm_sync.cli.main import app
+
+    command: Any = typer.main.get_command(app)
+    rest = list(words)
+    while rest and hasattr(command, "commands") and rest[0] in command.commands:
+        command = command.commands[rest.pop(0)]
+    return command, rest
+
+
+_INLINE = re.compile(r"`(crm-sync [^`]+)`")
+
+
+def _command_lines(block: Block) -> list[str]:
+    text = block.text.replace("\\\n", " ")
+    return [line.strip() for line in text.splitlines() if line.strip().startswith("crm-sync ")]
+
+
+def test_every_documented_crm_sync_command_exists_with_its_options() -> None:
+    """Commands in all sh blocks (skipped ones too) parse; inline `crm-sync ...` names real options."""
+    import click
+
+    problems: list[str] = []
+    for page in ALL_PAGES:
+        for block in blocks(page):
+            if block.lang != "sh":
+                continue
+            for line in _command_lines(block):
+                command, rest = _cli_command(shlex.split(line)[1:])
+                if rest == ["--help"]:
+                    continue
+                if hasattr(command, "commands"):
+                    problems.append(f"{block.where}: '{line}' names no command")
+                    continue
+                try:
+                    command.make_context("crm-sync", rest)
+                except click.exceptions.Exit:
+                    pass
+                except click.ClickException as exc:
+                    problems.append(f"{block.where}: '{line}': {exc.format_message()}")
+        for match in _INLINE.finditer(page.read_text(encoding="utf-8")):
+            words = match.group(1).split()[1:]
+            command, rest = _cli_command(words)
+            if hasattr(command, "commands") and rest:
+                problems.append(f"{_id(page)}: `{match.group(1)}` names no command")
+                continue
+            known = {opt for p in command.params for opt in getattr(p, "opts", [])}
+            for word in rest:
+                if word.startswith("--") and word.split("=")[0] not in known:
+                    problems.append(f"{_id(page)}: `{match.group(1)}`: no option {word}")
+    assert problems == []

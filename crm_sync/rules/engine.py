@@ -17,6 +17,7 @@ from typing import Any
 import polars as pl
 
 from crm_sync.model.frames import Dataset
+from crm_sync.rules.aggregate import activity_rows, compute_metrics
 from crm_sync.rules.compiled import (
     Derived,
     EntityPlan,
@@ -27,10 +28,10 @@ from crm_sync.rules.compiled import (
 )
 from crm_sync.rules.expr import compile_expr
 from crm_sync.rules.expr.compile import DTYPES
-from crm_sync.rules.metrics import compute_metrics
 from crm_sync.rules.population import abc_cutoffs, median
 from crm_sync.rules.results import SAMPLE_IDS, Evaluation, RuleStats, SetStats, result_schema
 from crm_sync.rules.schema import Entity
+from crm_sync.rules.tagging import tag_lists
 
 __all__ = ["base_frame", "evaluate"]
 
@@ -213,14 +214,9 @@ class _Run:
 
     def tags(self, node: TagSet, plan: EntityPlan, frame: pl.DataFrame) -> pl.DataFrame:
         conds = self._conditions(plan, frame, [r.expr for r in node.rules])
-        parts = [
-            pl.when(pl.col(f"__r{i}")).then(pl.lit(r.id)).otherwise(pl.lit(None, pl.String()))
-            for i, r in enumerate(node.rules)
-        ]
-        values = pl.concat_list(parts).list.drop_nulls().list.sort()
         self._rule_stats(node.name, [r.id for r in node.rules], conds)
         self.set_stats[node.name] = SetStats(node.name, plan.entity, "tag", conds.height)
-        return frame.with_columns(conds.select(values.alias(node.name))[node.name])
+        return frame.with_columns(tag_lists(conds, [r.id for r in node.rules]).alias(node.name))
 
     def lifecycle(self, node: Lifecycle, plan: EntityPlan, frame: pl.DataFrame) -> pl.DataFrame:
         conds = self._conditions(plan, frame, [t.rule.expr for t in node.transitions])
@@ -292,10 +288,11 @@ def evaluate(model: SegmentationModel, dataset: Dataset, *, as_of: dt.date) -> E
     """Evaluate every record of both entities at ``as_of``; deterministic for the same inputs."""
     run = _Run(model, as_of)
     frames: dict[Entity, pl.DataFrame] = {}
+    acts = activity_rows(list(model.plans.values()), dataset, as_of)
     for entity in ("company", "contact"):
         plan = model.plans[entity]
         frame = base_frame(plan, dataset)
-        metrics = compute_metrics(plan, dataset, frame.select("id"), as_of)
+        metrics = compute_metrics(plan, dataset, acts, frame.select("id"), as_of)
         frame = frame.join(metrics, on="id", how="left")
         if entity == "contact":
             frame = frame.join(_company_columns(frames["company"]), on="__company_id", how="left")

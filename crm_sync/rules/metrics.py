@@ -1,10 +1,10 @@
 """Metrics: activities (and purchase potential) aggregated into one column per metric.
 
-Two implementations with identical semantics live side by side on purpose:
+Two implementations with identical semantics exist on purpose:
 
-* :func:`compute_metrics` — vectorised: one filtered ``group_by`` per metric (per distinct call
-  argument for parametrised metrics), joined onto the entity's ids;
-* :func:`metric_reference` / :func:`potential_reference` — plain loops over one record's
+* :func:`crm_sync.rules.aggregate.compute_metrics` — vectorised: every metric of an entity in
+  one conditional ``group_by`` over the activities any metric reads;
+* :func:`metric_reference` / :func:`potential_reference` (here) — plain loops over one record's
   activities, the oracle of the property tests and the per-record baseline of the benchmark.
 
 Determinism: every window is relative to ``as_of``. An activity counts when
@@ -23,15 +23,11 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-import polars as pl
-
 from crm_sync.model.frames import Dataset
-from crm_sync.rules.compiled import EntityPlan, call_column
 from crm_sync.rules.schema import Entity, MetricSpec
 
 __all__ = [
     "ActivityIndex",
-    "compute_metrics",
     "metric_fill",
     "metric_reference",
     "potential_reference",
@@ -74,161 +70,6 @@ def metric_fill(spec: MetricSpec) -> Any:
     if spec.agg == "exists":
         return False
     return None
-
-
-# -- vectorised ----------------------------------------------------------------------------------
-
-
-def _activities(dataset: Dataset, as_of: dt.date) -> pl.DataFrame:
-    """Activities up to as_of with a ``day`` column and the company key rolled up from contacts."""
-    acts = (
-        dataset.activities.with_row_index("__row")
-        .with_columns(pl.col("occurred_at").dt.date().alias("day"))
-        .filter(pl.col("day") <= as_of)
-    )
-    owner = dataset.contacts.select(
-        pl.col("id").alias("contact_id"), pl.col("company_id").alias("__contact_company")
-    ).unique(subset="contact_id", keep="first")
-    acts = acts.join(owner, on="contact_id", how="left").sort("__row")
-    return acts.with_columns(
-        pl.coalesce("company_id", "__contact_company").alias("__company_rollup")
-    )
-
-
-def _seq_sum(values: pl.Expr) -> pl.Expr:
-    """Sum in activity order, one addition at a time, exactly like the reference loop.
-
-    ``Expr.sum`` may add in a different order (pairwise/SIMD), which changes the last bit of a
-    float total and could flip a threshold comparison between the two evaluators.
-    """
-    return values.cast(pl.Float64).fill_null(0.0).cum_sum().last().fill_null(0.0)
-
-
-def _agg(spec: MetricSpec, as_of: dt.date) -> pl.Expr:
-    match spec.agg:
-        case "count":
-            return pl.len().cast(pl.Float64)
-        case "sum":
-            assert spec.of is not None
-            return _seq_sum(pl.col(spec.of))
-        case "avg":
-            assert spec.of is not None
-            present = pl.col(spec.of).drop_nulls()
-            return pl.when(present.len() > 0).then(_seq_sum(present) / present.len())
-        case "exists":
-            return pl.len() > 0
-        case "min_date":
-            return pl.col("day").min()
-        case "max_date":
-            return pl.col("day").max()
-        case "days_since":
-            return (pl.lit(as_of) - pl.col("day").max()).dt.total_days().cast(pl.Float64)
-        case "ratio":
-            assert spec.of is not None
-            assert spec.over is not None
-            both = pl.col(spec.of).is_not_null() & pl.col(spec.over).is_not_null()
-            num = _seq_sum(pl.col(spec.of).filter(both))
-            den = _seq_sum(pl.col(spec.over).filter(both))
-            return pl.when(den != 0).then(num / den).otherwise(None).cast(pl.Float64)
-    msg = f"unsupported agg {spec.agg}"  # pragma: no cover
-    raise AssertionError(msg)
-
-
-def _dtype(spec: MetricSpec) -> pl.DataType:
-    if spec.agg == "exists":
-        return pl.Boolean()
-    if spec.agg in ("min_date", "max_date"):
-        return pl.Date()
-    return pl.Float64()
-
-
-def _potential_frame(dataset: Dataset, as_of: dt.date, family: str | None) -> pl.DataFrame:
-    """company_id, value: the annual potential valid at as_of (whole wallet or one family)."""
-    pot = dataset.potentials.filter(pl.col("valid_from") <= as_of)
-
-    def latest(frame: pl.DataFrame, keys: list[str]) -> pl.DataFrame:
-        # Latest valid_from per key; several rows on that date: the largest amount.
-        return (
-            frame.sort([*keys, "valid_from", "annual_amount"])
-            .group_by(keys, maintain_order=True)
-            .agg(pl.col("annual_amount").last())
-        )
-
-    if family is not None:
-        rows = pot.filter(pl.col("product_family") == family)
-        return latest(rows, ["company_id"]).rename({"annual_amount": "value"})
-    whole = pot.filter(pl.col("product_family").is_null() & pl.col("business_line").is_null())
-    whole_v = latest(whole, ["company_id"]).rename({"annual_amount": "whole"})
-    parts = pot.filter(
-        pl.col("product_family").is_not_null() | pl.col("business_line").is_not_null()
-    )
-    parts_v = (
-        latest(parts, ["company_id", "product_family", "business_line"])
-        .sort(["company_id", "product_family", "business_line"], nulls_last=True)
-        .group_by("company_id", maintain_order=True)
-        .agg(_seq_sum(pl.col("annual_amount")).alias("parts"))
-    )
-    both = whole_v.join(parts_v, on="company_id", how="full", coalesce=True)
-    return both.select("company_id", pl.coalesce("whole", "parts").cast(pl.Float64).alias("value"))
-
-
-def compute_metrics(
-    plan: EntityPlan, dataset: Dataset, ids: pl.DataFrame, as_of: dt.date
-) -> pl.DataFrame:
-    """``ids`` (one ``id`` column) plus one column per metric and per parametrised call."""
-    acts = _activities(dataset, as_of)
-    out = ids.select("id")
-    for name, spec in plan.metrics.items():
-        calls: Iterable[tuple[str, ...]] = (
-            sorted(plan.calls.get(name, set())) if spec.params else [()]
-        )
-        for args in calls:
-            column = call_column(name, args) if spec.params else name
-            if spec.agg == "potential":
-                frame = _potential_frame(dataset, as_of, args[0] if args else None).rename(
-                    {"company_id": "id", "value": column}
-                )
-            else:
-                frame = _vector_metric(
-                    spec, acts=acts, entity=plan.entity, as_of=as_of, args=args, column=column
-                )
-            out = out.join(frame, on="id", how="left")
-            fill = metric_fill(spec)
-            col = pl.col(column).cast(_dtype(spec))
-            out = out.with_columns(col.fill_null(fill) if fill is not None else col)
-    return out
-
-
-def _vector_metric(
-    spec: MetricSpec,
-    *,
-    acts: pl.DataFrame,
-    entity: Entity,
-    as_of: dt.date,
-    args: tuple[str, ...],
-    column: str,
-) -> pl.DataFrame:
-    frame = acts.filter(pl.col("type").is_in([t.value for t in spec.types]))
-    if spec.where is not None:
-        for attr in ("product_family", "event_code", "campaign"):
-            allowed = getattr(spec.where, attr)
-            if allowed is not None:
-                frame = frame.filter(pl.col(attr).is_in(allowed))
-    start = window_start(as_of, spec.window)
-    if start is not None:
-        frame = frame.filter(pl.col("day") > start)
-    for attr, value in zip(spec.params, args, strict=True):
-        frame = frame.filter(pl.col(attr) == value)
-    if entity == "contact":
-        key = "contact_id"
-    else:
-        key = "__company_rollup" if spec.from_contacts else "company_id"
-    return (
-        frame.filter(pl.col(key).is_not_null())
-        .group_by(key)
-        .agg(_agg(spec, as_of).alias(column))
-        .rename({key: "id"})
-    )
 
 
 # -- reference (per record) ----------------------------------------------------------------------

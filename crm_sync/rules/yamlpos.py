@@ -75,7 +75,7 @@ class _Builder:
         if isinstance(node, yaml.MappingNode):
             out: dict[Any, Any] = {}
             for key_node, value_node in node.value:
-                key = self.loader.construct_object(key_node, deep=True)
+                key = self._construct(key_node)
                 key_pos = _pos(key_node.start_mark, self.doc.file)
                 if not isinstance(key, str | int) or isinstance(key, bool):
                     key = str(key)
@@ -103,7 +103,21 @@ class _Builder:
             return [self.build(item, (*path, i)) for i, item in enumerate(node.value)]
         assert isinstance(node, yaml.ScalarNode)
         self.doc.scalar_starts[path] = self._text_start(node)
-        return self.loader.construct_object(node, deep=True)
+        return self._construct(node)
+
+    def _construct(self, node: yaml.Node) -> Any:
+        """The node's value; a scalar YAML types but cannot build (``2025-13-45``) is a problem."""
+        try:
+            return self.loader.construct_object(node, deep=True)
+        except (ValueError, OverflowError) as exc:
+            tag = str(node.tag).rsplit(":", 1)[-1]
+            self.problems.append(
+                FileProblem(
+                    _pos(node.start_mark, self.doc.file),
+                    f"'{node.value}' is not a valid {tag} ({exc}); quote it to keep it as text",
+                )
+            )
+            return str(node.value)
 
     def _text_start(self, node: yaml.ScalarNode) -> Position:
         start = _pos(node.start_mark, self.doc.file)
@@ -123,8 +137,8 @@ class _Builder:
 def load_yaml(text: str, file: str) -> YamlDoc:
     """Parse one YAML document, keeping positions; raise :class:`ModelFileError` on bad YAML."""
     doc = YamlDoc(data=None, file=file)
-    loader = yaml.SafeLoader(text)
     try:
+        loader = yaml.SafeLoader(text)  # reads ahead: a NUL or other control byte fails here
         try:
             node = loader.get_single_node()
             if node is None:
@@ -140,6 +154,14 @@ def load_yaml(text: str, file: str) -> YamlDoc:
         raise ModelFileError(
             [FileProblem(where, f"invalid YAML: {what}; check indentation, quotes and colons")]
         ) from exc
+    except yaml.reader.ReaderError as exc:
+        where = Position(
+            text.count("\n", 0, exc.position) + 1,
+            exc.position - text.rfind("\n", 0, exc.position),
+            file,
+        )
+        what = f"invalid YAML: character {exc.character!r} is not allowed; delete it"
+        raise ModelFileError([FileProblem(where, what)]) from exc
     except yaml.YAMLError as exc:
         raise ModelFileError([FileProblem(Position(1, 1, file), f"invalid YAML: {exc}")]) from exc
     if builder.problems:

@@ -389,6 +389,7 @@ def _sections(
             for sub in node.get("patternProperties", {}).values():
                 yield from children(sub, f"{path}.{key if key != 'company|contact' else 'NAME'}")
 
+    also: dict[str, list[str]] = {}
     i = 0
     while i < len(order):
         name = order[i]
@@ -396,9 +397,13 @@ def _sections(
         for key, prop in nodes[name].get("properties", {}).items():
             base = paths[name]
             for ref, path in children(prop, f"{base}.{key}" if base else key):
-                if ref not in paths and ref not in skip:
+                if ref in skip:
+                    continue
+                if ref not in paths:
                     paths[ref] = path
                     order.append(ref)
+                elif path != paths[ref] and path.rsplit(".", 1)[0] == paths[ref].rsplit(".", 1)[0]:
+                    also.setdefault(ref, []).append(path.rsplit(".", 1)[1])
 
     def link(ref: str) -> str:
         if ref in skip or ref not in nodes:
@@ -409,7 +414,10 @@ def _sections(
     for name in order:
         node = nodes[name]
         title = _TITLES.get(name, name)
-        where = f" — `{paths[name]}`" if paths[name] else ""
+        shown = paths[name]
+        if name in also:  # siblings of one parent: objects.company|contact
+            shown = "|".join([shown, *also[name]])
+        where = f" — `{shown}`" if shown else ""
         out.append(f"### {title}{where} {{#{_anchor(prefix, name)}}}\n")
         if node.get("description"):
             out.append(_md(node["description"]) + "\n")

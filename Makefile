@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 PY_SRC := crm_sync tests $(wildcard bench examples)
 
-.PHONY: demo test lint typecheck unit bench clean
+.PHONY: demo test lint typecheck unit docs bench clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -27,7 +27,11 @@ unit: $(STAMP)
 	bash scripts/services.sh
 	$(BIN)/python -m pytest -q
 
-test: lint typecheck unit
+# No --quiet: mkdocs 1.6 then drops the warnings and --strict would pass with broken links.
+docs: $(STAMP)
+	$(BIN)/mkdocs build --strict --site-dir $(VENV)/site
+
+test: lint typecheck unit docs
 
 bench: $(STAMP)
 	$(BIN)/python -m bench

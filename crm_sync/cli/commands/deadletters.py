@@ -50,7 +50,8 @@ def register(app: typer.Typer) -> None:
         for r in rows:
             console.print(
                 f"{r['account']} {r['entity']}:{r['record_id']} [{r['status']}] "
-                f"attempts={r['attempts']} next={r['next_try_at']} — {r['reason']}"
+                f"attempts={r['attempts']} next={r['next_try_at']} — {r['reason']}",
+                markup=False,  # the status sits in brackets; rich would read it as markup
             )
         if not rows:
             console.print("no dead letters")

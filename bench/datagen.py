@@ -30,10 +30,15 @@ from crm_sync.model.frames import (
     Dataset,
 )
 from crm_sync.sandbox.seed import (
+    COMPANY_STATUSES,
+    COUNTRIES,
     DEFAULT_AS_OF,
+    DEPARTMENT_WEIGHTS,
     DEPARTMENTS,
     FIRST_TOUCH_SOURCES,
+    INDUSTRIES,
     PRODUCT_FAMILIES,
+    STATUS_WEIGHTS,
 )
 
 __all__ = ["BASE_ACTIVITIES", "BASE_COMPANIES", "BASE_CONTACTS", "generate_dataset"]
@@ -42,24 +47,8 @@ BASE_COMPANIES = 100_000
 BASE_CONTACTS = 1_000_000
 BASE_ACTIVITIES = 10_000_000
 
-_STATUSES = ("customer", "former_customer", "prospect", "lead")
-_STATUS_WEIGHTS = (0.55, 0.10, 0.20, 0.15)
 _ROLES = ("decision_maker", "influencer", "non_decision_maker")
 _ROLE_WEIGHTS = (0.25, 0.35, 0.30)  # + 0.10 missing
-_DEPARTMENT_WEIGHTS = (0.25, 0.20, 0.15, 0.10, 0.10, 0.08)  # + 0.12 missing
-_INDUSTRIES = (
-    "machinery",
-    "automotive",
-    "food_processing",
-    "chemicals",
-    "construction",
-    "agriculture",
-    "packaging",
-    "energy",
-    "logistics",
-    "medical",
-)
-_COUNTRIES = ("DE", "FR", "NL", "BE", "AT", "CH", "IT", "ES", "PL", "SE", "DK", "GB")
 _OWNERS = ("anna.berger", "bruno.keller", "clara.fontaine", "david.janssen", "eva.lindqvist")
 _FIRST = ("Anna", "Ben", "Chloe", "Daan", "Elena", "Finn", "Giulia", "Hannah", "Jonas", "Lucas")
 _LAST = ("Mueller", "Schmidt", "Dubois", "Rossi", "Kowalski", "Andersson", "Fischer", "Jansen")
@@ -198,7 +187,7 @@ class _Gen:
         width = max(6, len(str(n)))
         frame = pl.DataFrame({"id": _ids("co-", n, width)}).with_row_index("i")
         frame = frame.with_columns(
-            status=_choose(_STATUSES, _STATUS_WEIGHTS, self.u(1)),
+            status=_choose(COMPANY_STATUSES, STATUS_WEIGHTS, self.u(1)),
             chain_draw=self.u(2),
         )
         # Chains: one head per 60 companies; members pick a head (3-10 members on average 6.5).
@@ -257,9 +246,9 @@ class _Gen:
                 _pick(_OWNERS, (self.u(16) * len(_OWNERS)).floor())
             ),
             industry=pl.when(self.u(17) < 0.92).then(
-                _pick(_INDUSTRIES, (self.u(18) * len(_INDUSTRIES)).floor())
+                _pick(INDUSTRIES, (self.u(18) * len(INDUSTRIES)).floor())
             ),
-            country=_pick(_COUNTRIES, (self.u(19) * len(_COUNTRIES)).floor()),
+            country=_pick(COUNTRIES, (self.u(19) * len(COUNTRIES)).floor()),
             first_touch_source=pl.when(self.u(20) < 0.8).then(
                 _pick(FIRST_TOUCH_SOURCES, (self.u(21) * len(FIRST_TOUCH_SOURCES)).floor())
             ),
@@ -313,7 +302,7 @@ class _Gen:
             last_name=last,
             role=pl.when(~pl.col("orphan")).then(_choose(_ROLES, _ROLE_WEIGHTS, self.u(34))),
             department=pl.when(~pl.col("orphan")).then(
-                _choose(DEPARTMENTS, _DEPARTMENT_WEIGHTS, self.u(35))
+                _choose(DEPARTMENTS, DEPARTMENT_WEIGHTS, self.u(35))
             ),
             first_touch_source=_pick(
                 FIRST_TOUCH_SOURCES, (self.u(36) * len(FIRST_TOUCH_SOURCES)).floor()

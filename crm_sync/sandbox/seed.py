@@ -51,10 +51,14 @@ from crm_sync.model.records import (
 )
 
 __all__ = [
+    "COUNTRIES",
     "DEFAULT_AS_OF",
     "DEPARTMENTS",
+    "DEPARTMENT_WEIGHTS",
     "FIRST_TOUCH_SOURCES",
+    "INDUSTRIES",
     "PRODUCT_FAMILIES",
+    "STATUS_WEIGHTS",
     "Book",
     "CampaignDef",
     "generate_book",
@@ -90,9 +94,9 @@ FIRST_TOUCH_SOURCES: tuple[str, ...] = (
     "partner",
 )
 COMPANY_STATUSES: tuple[str, ...] = ("customer", "former_customer", "prospect", "lead")
-_STATUS_WEIGHTS = (0.55, 0.10, 0.20, 0.15)
+STATUS_WEIGHTS = (0.55, 0.10, 0.20, 0.15)
 
-_INDUSTRIES = (
+INDUSTRIES = (
     "machinery",
     "automotive",
     "food_processing",
@@ -104,7 +108,7 @@ _INDUSTRIES = (
     "logistics",
     "medical",
 )
-_COUNTRIES = ("DE", "FR", "NL", "BE", "AT", "CH", "IT", "ES", "PL", "SE", "DK", "GB")
+COUNTRIES = ("DE", "FR", "NL", "BE", "AT", "CH", "IT", "ES", "PL", "SE", "DK", "GB")
 _OWNERS = (
     "anna.berger",
     "bruno.keller",
@@ -177,7 +181,7 @@ _ROLE_WEIGHTS: tuple[tuple[Role | None, float], ...] = (
     (Role.NON_DECISION_MAKER, 0.30),
     (None, 0.10),
 )
-_DEPARTMENT_WEIGHTS = (0.25, 0.20, 0.15, 0.10, 0.10, 0.08)  # + 0.12 missing
+DEPARTMENT_WEIGHTS = (0.25, 0.20, 0.15, 0.10, 0.10, 0.08)  # + 0.12 missing
 _DEPARTMENT_MISSING = 0.12
 
 
@@ -419,9 +423,7 @@ class _Generator:
                 heads.append(head)
                 for member in members:
                     parents[member] = head
-        statuses = [
-            COMPANY_STATUSES[_weighted(rng, COMPANY_STATUSES, _STATUS_WEIGHTS)] for _ in ids
-        ]
+        statuses = [COMPANY_STATUSES[_weighted(rng, COMPANY_STATUSES, STATUS_WEIGHTS)] for _ in ids]
         for head in heads:  # a chain head is a buying organisation in its own right
             statuses[ids.index(head)] = "customer"
         buyers = [i for i, s in enumerate(statuses) if s in ("customer", "former_customer")]
@@ -443,8 +445,8 @@ class _Generator:
                 name=name,
                 parent_id=parents.get(cid),
                 owner=rng.choice(_OWNERS) if status != "lead" or rng.random() < 0.3 else None,
-                industry=rng.choice(_INDUSTRIES) if rng.random() < 0.92 else None,
-                country=rng.choice(_COUNTRIES),
+                industry=rng.choice(INDUSTRIES) if rng.random() < 0.92 else None,
+                country=rng.choice(COUNTRIES),
                 first_touch_source=rng.choice(FIRST_TOUCH_SOURCES) if rng.random() < 0.8 else None,
                 lifecycle_stage=stage,
                 modified_at=self._when(rng, self.year_cut, self.end),
@@ -508,7 +510,7 @@ class _Generator:
                 stage = status if rng.random() < 0.5 else None
                 department: str | None = None
                 if rng.random() >= _DEPARTMENT_MISSING:
-                    department = DEPARTMENTS[_weighted(rng, DEPARTMENTS, _DEPARTMENT_WEIGHTS)]
+                    department = DEPARTMENTS[_weighted(rng, DEPARTMENTS, DEPARTMENT_WEIGHTS)]
                 contact = Contact(
                     id=f"ct-{counter:07d}",
                     company_id=None if company is None else company.id,

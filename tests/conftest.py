@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 
 import pytest
 from hypothesis import HealthCheck, settings
+
+from crm_sync.sandbox.http import SandboxServer, SwitchableApp
 
 settings.register_profile(
     "ci",
@@ -24,3 +27,11 @@ def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in list(os.environ):
         if name.startswith(_ENV_PREFIXES) and name != "CRM_SYNC_HYPOTHESIS_EXAMPLES":
             monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture(scope="session")
+def sandbox_listener() -> Iterator[tuple[SandboxServer, SwitchableApp]]:
+    """One 127.0.0.1 listener per session; tests install their own sandbox's app on it."""
+    switch = SwitchableApp()
+    with SandboxServer(switch) as server:
+        yield server, switch

@@ -19,7 +19,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-__all__ = ["HttpError", "Request", "Response", "Router", "SandboxServer"]
+__all__ = ["HttpError", "Request", "Response", "Router", "SandboxServer", "SwitchableApp"]
 
 
 class HttpError(Exception):
@@ -132,6 +132,23 @@ class Router:
 
 
 App = Callable[[Request], Response]
+
+
+class SwitchableApp:
+    """An app that forwards to whichever app is installed now.
+
+    Stopping a threading server costs ~0.5 s (its poll interval), so test suites keep one listener
+    per session and point it at each test's fresh sandbox by setting :attr:`app`.
+    """
+
+    def __init__(self) -> None:
+        self.app: App | None = None
+
+    def __call__(self, request: Request) -> Response:
+        """Forward to the installed app; 503 between tests, so a stray request fails loudly."""
+        if self.app is None:
+            return Response.json(503, {"message": "no sandbox is installed on this listener"})
+        return self.app(request)
 
 
 class _Handler(BaseHTTPRequestHandler):

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-
 import pytest
 
-from crm_sync.sandbox.http import Request, Response, SandboxServer
+from crm_sync.sandbox.http import SandboxServer, SwitchableApp
 from crm_sync.sandbox.hubspot import HubSpotSandbox
 
 
@@ -35,28 +33,11 @@ def hubspot_sandbox(clock: FakeClock) -> HubSpotSandbox:
     return HubSpotSandbox(clock=clock, rate_limit_per_10s=10_000)
 
 
-class _Current:
-    """Routes the one shared server to the current test's sandbox (shutdown costs 0.5 s a time)."""
-
-    app: Callable[[Request], Response] | None = None
-
-    def __call__(self, request: Request) -> Response:
-        assert self.app is not None
-        return self.app(request)
-
-
-@pytest.fixture(scope="session")
-def _hubspot_listener() -> Iterator[tuple[SandboxServer, _Current]]:
-    current = _Current()
-    with SandboxServer(current) as server:
-        yield server, current
-
-
 @pytest.fixture
 def hubspot_server(
-    hubspot_sandbox: HubSpotSandbox, _hubspot_listener: tuple[SandboxServer, _Current]
+    hubspot_sandbox: HubSpotSandbox, sandbox_listener: tuple[SandboxServer, SwitchableApp]
 ) -> SandboxServer:
     """The test's sandbox served on 127.0.0.1 (one ephemeral-port listener per session)."""
-    server, current = _hubspot_listener
-    current.app = hubspot_sandbox.app
+    server, switch = sandbox_listener
+    switch.app = hubspot_sandbox.app
     return server

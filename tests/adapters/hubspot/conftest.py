@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -12,26 +12,11 @@ from crm_sync.adapters.hubspot.auth import PrivateAppToken
 from crm_sync.adapters.hubspot.client import HubSpotClient
 from crm_sync.adapters.hubspot.ratelimit import RequestWindow
 from crm_sync.mapping.load import MappingFile, load_mapping_file
-from crm_sync.sandbox.http import Request, Response, SandboxServer
+from crm_sync.sandbox.http import SandboxServer, SwitchableApp
 from crm_sync.sandbox.hubspot import HubSpotSandbox
 from crm_sync.sync.computer import RulesComputer
 
 ROOT = Path(__file__).resolve().parents[3]
-
-
-class _Current:
-    app: Callable[[Request], Response] | None = None
-
-    def __call__(self, request: Request) -> Response:
-        assert self.app is not None
-        return self.app(request)
-
-
-@pytest.fixture(scope="session")
-def _listener() -> Iterator[tuple[SandboxServer, _Current]]:
-    current = _Current()
-    with SandboxServer(current) as server:
-        yield server, current
 
 
 @pytest.fixture(scope="session")
@@ -53,10 +38,10 @@ def sandbox() -> HubSpotSandbox:
 
 
 @pytest.fixture
-def url(sandbox: HubSpotSandbox, _listener: tuple[SandboxServer, _Current]) -> str:
+def url(sandbox: HubSpotSandbox, sandbox_listener: tuple[SandboxServer, SwitchableApp]) -> str:
     """Base URL serving this test's sandbox."""
-    server, current = _listener
-    current.app = sandbox.app
+    server, switch = sandbox_listener
+    switch.app = sandbox.app
     return server.url
 
 

@@ -8,7 +8,6 @@ tests also exercise the https-to-loopback re-routing. Sleeps are recorded, never
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +17,7 @@ from crm_sync.adapters.salesforce.adapter import SalesforceAdapter
 from crm_sync.adapters.salesforce.auth import OAuthTokenSource, StaticToken, TokenSource
 from crm_sync.adapters.salesforce.client import SalesforceClient
 from crm_sync.mapping.load import MappingFile, load_mapping_file
-from crm_sync.sandbox.http import SandboxServer
+from crm_sync.sandbox.http import SandboxServer, SwitchableApp
 from crm_sync.sandbox.salesforce.app import SalesforceSandbox
 from crm_sync.sandbox.salesforce.schema import FieldDef
 
@@ -36,22 +35,6 @@ class Clock:
 
     def advance(self, **kwargs: float) -> None:
         self.now += dt.timedelta(**kwargs)
-
-
-class _Current:
-    def __init__(self) -> None:
-        self.sandbox: SalesforceSandbox | None = None
-
-    def __call__(self, request: Any) -> Any:
-        assert self.sandbox is not None
-        return self.sandbox.app(request)
-
-
-@pytest.fixture(scope="session")
-def _shared() -> Iterator[tuple[_Current, SandboxServer]]:
-    current = _Current()
-    with SandboxServer(current) as running:
-        yield current, running
 
 
 @pytest.fixture
@@ -73,10 +56,12 @@ def sandbox(clock: Clock, sandbox_options: dict[str, Any]) -> SalesforceSandbox:
 
 
 @pytest.fixture
-def server(sandbox: SalesforceSandbox, _shared: tuple[_Current, SandboxServer]) -> SandboxServer:
+def server(
+    sandbox: SalesforceSandbox, sandbox_listener: tuple[SandboxServer, SwitchableApp]
+) -> SandboxServer:
     """The test's sandbox on a session-wide port."""
-    current, running = _shared
-    current.sandbox = sandbox
+    running, switch = sandbox_listener
+    switch.app = sandbox.app
     return running
 
 

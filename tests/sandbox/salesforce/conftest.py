@@ -7,7 +7,6 @@ simple-salesforce always builds ``https://`` URLs (facts §1.2), so a LoopbackAd
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -15,7 +14,7 @@ import requests
 from requests.adapters import HTTPAdapter
 from simple_salesforce import Salesforce  # noqa: TID251 - tests drive the sandbox with the official client
 
-from crm_sync.sandbox.http import SandboxServer
+from crm_sync.sandbox.http import SandboxServer, SwitchableApp
 from crm_sync.sandbox.salesforce.app import SalesforceSandbox
 
 INSTANCE = "https://sandbox.my.salesforce.com"
@@ -89,29 +88,13 @@ def sandbox(clock: Clock, sandbox_options: dict[str, Any]) -> SalesforceSandbox:
     return SalesforceSandbox(clock=clock, **sandbox_options)
 
 
-class _Current:
-    """Routes the shared server to the current test's sandbox (one server per session is fast)."""
-
-    def __init__(self) -> None:
-        self.sandbox: SalesforceSandbox | None = None
-
-    def __call__(self, request: Any) -> Any:
-        assert self.sandbox is not None
-        return self.sandbox.app(request)
-
-
-@pytest.fixture(scope="session")
-def _shared() -> Iterator[tuple[_Current, SandboxServer]]:
-    current = _Current()
-    with SandboxServer(current) as running:
-        yield current, running
-
-
 @pytest.fixture
-def server(sandbox: SalesforceSandbox, _shared: tuple[_Current, SandboxServer]) -> SandboxServer:
+def server(
+    sandbox: SalesforceSandbox, sandbox_listener: tuple[SandboxServer, SwitchableApp]
+) -> SandboxServer:
     """The test's sandbox served on a session-wide ephemeral port."""
-    current, running = _shared
-    current.sandbox = sandbox
+    running, switch = sandbox_listener
+    switch.app = sandbox.app
     return running
 
 

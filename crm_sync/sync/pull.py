@@ -16,6 +16,7 @@ from sqlalchemy.engine import Connection
 from crm_sync.adapters.base import Cursor, EntityName, PullPage, Stream
 from crm_sync.mapping.plan import pull_properties
 from crm_sync.store import data
+from crm_sync.sync import quarantine
 from crm_sync.sync.crash import crash_point
 from crm_sync.sync.options import RunContext
 
@@ -60,18 +61,24 @@ def _store_page(ctx: RunContext, page: PullPage, entity: EntityName | None) -> N
     store, account = ctx.store, ctx.account
     with store.begin() as conn:
         if entity is not None:
-            records = page.companies if entity == "company" else page.contacts
+            pulled = page.companies if entity == "company" else page.contacts
+            fields = quarantine.field_types(ctx.computer, entity)
+            reasons = {r.id: why for r in pulled if (why := quarantine.check(r, fields))}
+            records = [r for r in pulled if r.id not in reasons]
             changed = data.store_records(conn, account, entity, records)
             if page.potentials:
                 changed = [*changed, *data.store_potentials(conn, account, page.potentials)]
             store.add_work(conn, account, "recompute", entity, changed)
             drifted = data.observe_values(conn, account, entity, page.current)
-            store.add_work(conn, account, "push", entity, drifted)
+            freed = quarantine.release(conn, account, entity, [r.id for r in records])
+            store.add_work(conn, account, "push", entity, (drifted | set(freed)) - set(reasons))
+            quarantine.hold(conn, account, entity, reasons, dt.datetime.now(dt.UTC))
+            ctx.count("quarantined", len(reasons))
             if page.deleted:
                 _forget(ctx, conn, entity, page.deleted)
             ctx.count(f"pulled_{entity}", len(records))
             ctx.count(f"changed_{entity}", len(set(changed)))
-            ctx.count("echoes_ignored", len(records) - len(set(changed) | drifted))
+            ctx.count("echoes_ignored", max(0, len(records) - len(set(changed) | drifted)))
         else:
             companies, contacts = data.store_activities(conn, account, page.activities)
             store.add_work(conn, account, "recompute", "company", companies)

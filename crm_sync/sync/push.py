@@ -29,7 +29,7 @@ from crm_sync.errors import AuthError, PermanentError, RecordRejected
 from crm_sync.store import data
 from crm_sync.store import schema as t
 from crm_sync.store.sql import chunks
-from crm_sync.sync import deadletters
+from crm_sync.sync import deadletters, quarantine
 from crm_sync.sync.crash import crash_point
 from crm_sync.sync.diff import Plan, diff_record, join_tags
 from crm_sync.sync.options import RunContext
@@ -171,7 +171,9 @@ def push_phase(ctx: RunContext, renew: Any) -> None:
         ids = ctx.store.work_ids(ctx.account, "push", entity)
         due = deadletters.due(ctx.store, ctx.account, entity, now)
         ctx.count("deadletters_retried", len(due))
-        updates = _updates(ctx, entity, ids | due)
+        updates = _updates(
+            ctx, entity, (ids | due) - quarantine.held(ctx.store, ctx.account, entity)
+        )
         crash_point("diff.done")
         for u in updates:
             for c in u.changes:

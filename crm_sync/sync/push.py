@@ -25,8 +25,8 @@ from crm_sync.adapters.base import (
     RecordUpdate,
     TagUpdate,
 )
-from crm_sync.errors import AuthError, PermanentError, RecordRejected
-from crm_sync.store import data
+from crm_sync.errors import AuthError, LockHeld, PermanentError, RecordRejected
+from crm_sync.store import data, leases
 from crm_sync.store import schema as t
 from crm_sync.store.sql import chunks
 from crm_sync.sync import deadletters, quarantine
@@ -187,7 +187,8 @@ def push_phase(ctx: RunContext, renew: Any) -> None:
         size = max(1, ctx.adapter.max_batch)
         for start in range(0, len(updates), size):
             ctx.check_stop()
-            renew()
+            if not renew():  # our lease expired and another worker took it over: stop pushing
+                _lease_lost(ctx)
             batch = updates[start : start + size]
             _push_batch(ctx, batch, rules)
             crash_point("push.batch_done")
@@ -195,6 +196,13 @@ def push_phase(ctx: RunContext, renew: Any) -> None:
         ctx.options.progress.done(f"push {entity}", "")
     ctx.plan = plan.properties
     crash_point("push.done")
+
+
+def _lease_lost(ctx: RunContext) -> None:
+    """Raise :class:`LockHeld` naming the worker that now holds the account's lease."""
+    current = leases.holder_of(ctx.store, ctx.account)
+    holder, until = (current[0], current[1].isoformat()) if current else ("unknown", "unknown")
+    raise LockHeld(ctx.account, holder, until)
 
 
 def _rules(

@@ -9,6 +9,7 @@ view: the runs of two workers never overlap in time.
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import json
 import subprocess
 import sys
@@ -79,7 +80,7 @@ def test_two_worker_processes_never_push_to_one_account_at_once(tmp_path: Path) 
                 ],
                 stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE,
-            )  # fmt: skip
+            )
             for i in range(2)
         ]
         results = []
@@ -102,7 +103,7 @@ def _assert_runs_never_overlap(w: World) -> None:
         ).all()
     holders = {row[0] for row in rows}
     assert len(holders) >= 2, holders
-    for before, after in zip(rows, rows[1:], strict=False):
+    for before, after in itertools.pairwise(rows):
         assert before.finished_at is not None
         assert before.finished_at <= after.started_at, (before, after)
 

@@ -7,9 +7,11 @@ Why it is shaped this way (the benchmark of issue #2, 10M activities):
   model that is ~14 % of the rows, so nothing later touches 10M rows again.
 * The company a contact belongs to is looked up only for activities without a ``company_id``,
   and only when a metric uses ``from_contacts``.
-* :func:`compute_metrics` computes all metrics of one entity (per grouping key) in ONE
-  ``group_by`` with conditional aggregations: each metric is a boolean mask (types, ``where``,
-  window, call argument) over the shared rows instead of its own filter + group-by + join.
+* :func:`compute_metrics` computes all count/exists/date metrics of one entity (per grouping
+  key) in ONE ``group_by`` with conditional aggregations: each metric is a boolean mask (types,
+  ``where``, window, call argument) over the shared rows instead of its own filter + group-by +
+  join. Sums (sum, avg, ratio) filter their own rows first (see :func:`_money`). All of these
+  queries run in one ``collect_all``.
 
 Semantics are those of :func:`crm_sync.rules.metrics.metric_reference`, the per-record oracle.
 Sums add one value at a time in activity order, as the reference loop does (``cum_sum`` within
@@ -71,16 +73,26 @@ def activity_rows(plans: list[EntityPlan], dataset: Dataset, as_of: dt.date) -> 
         .collect()
     )
     if any(s.from_contacts for s in specs):
-        owner = dataset.contacts.select(
-            pl.col("id").alias("contact_id"), pl.col("company_id").alias("__owner")
-        ).unique(subset="contact_id", keep="first", maintain_order=True)
-        orphans = frame.filter(pl.col("company_id").is_null() & pl.col("contact_id").is_not_null())
-        owners = orphans.select("contact_id").unique().join(owner, on="contact_id", how="inner")
-        frame = frame.join(owners, on="contact_id", how="left", maintain_order="left")
-        frame = frame.with_columns(pl.coalesce("company_id", "__owner").alias(_ROLLUP)).drop(
-            "__owner"
-        )
+        frame = frame.with_columns(_rollup(frame, dataset).alias(_ROLLUP))
     return frame
+
+
+def _rollup(frame: pl.DataFrame, dataset: Dataset) -> pl.Series:
+    """Each row's company, or its contact's company when it has none (first contact row wins).
+
+    Few activities lack a company, so only those rows look their contact up (a gather, a small
+    join and a scatter) instead of joining every row on ``contact_id``.
+    """
+    orphan = pl.col("company_id").is_null() & pl.col("contact_id").is_not_null()
+    at = frame.select(pl.arg_where(orphan))[:, 0]
+    contacts = frame["contact_id"].gather(at)
+    owner = (
+        dataset.contacts.filter(pl.col("id").is_in(contacts.unique().implode()))
+        .select(pl.col("id").alias("contact_id"), pl.col("company_id").alias("owner"))
+        .unique(subset="contact_id", keep="first", maintain_order=True)
+    )
+    owners = contacts.to_frame().join(owner, on="contact_id", how="left", maintain_order="left")
+    return frame["company_id"].clone().scatter(at, owners["owner"])
 
 
 def _seq_sum(values: pl.Expr) -> pl.Expr:
@@ -104,23 +116,16 @@ def _mask(spec: MetricSpec, as_of: dt.date, args: tuple[str, ...]) -> pl.Expr:
     return reduce(lambda a, b: a & b, parts).fill_null(False)
 
 
-def _agg(spec: MetricSpec, mask: pl.Expr, as_of: dt.date) -> pl.Expr:
-    """The metric over one group's rows where ``mask`` holds."""
+_MONEY = frozenset({"sum", "avg", "ratio"})
 
-    def total(column: str, where: pl.Expr) -> pl.Expr:
-        return _seq_sum(pl.when(where).then(pl.col(column)).otherwise(0.0))
 
-    of = spec.of or "amount"
+def _conditional(spec: MetricSpec, mask: pl.Expr, as_of: dt.date) -> pl.Expr:
+    """A count/exists/date metric over one group's rows where ``mask`` holds."""
     match spec.agg:
         case "count":
             return mask.sum().cast(pl.Float64)
         case "exists":
             return mask.any()
-        case "sum":
-            return total(of, mask)
-        case "avg":
-            present = mask & pl.col(of).is_not_null()
-            return pl.when(present.any()).then(total(of, present) / present.sum())
         case "min_date":
             return pl.when(mask).then(pl.col("day")).min()
         case "max_date":
@@ -128,13 +133,24 @@ def _agg(spec: MetricSpec, mask: pl.Expr, as_of: dt.date) -> pl.Expr:
         case "days_since":
             last = pl.when(mask).then(pl.col("day")).max()
             return (pl.lit(as_of) - last).dt.total_days().cast(pl.Float64)
-        case "ratio":
-            over = spec.over or "list_amount"
-            both = mask & pl.col(of).is_not_null() & pl.col(over).is_not_null()
-            den = total(over, both)
-            return pl.when(both.any() & (den != 0)).then(total(of, both) / den)
     msg = f"unsupported agg {spec.agg}"  # pragma: no cover
     raise AssertionError(msg)
+
+
+def _money(spec: MetricSpec, mask: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
+    """(rows to keep, aggregate over a group of kept rows) of a sum/avg/ratio metric.
+
+    Sums run only over the rows they add: a sequential ``cum_sum`` costs per row of the group, so
+    filtering first (instead of adding 0.0 for every other row) is ~4x cheaper.
+    """
+    of = pl.col(spec.of or "amount")
+    if spec.agg == "sum":
+        return mask, _seq_sum(of)
+    if spec.agg == "avg":
+        return mask & of.is_not_null(), _seq_sum(of) / pl.len()
+    over = pl.col(spec.over or "list_amount")
+    den = _seq_sum(over)
+    return mask & of.is_not_null() & over.is_not_null(), pl.when(den != 0).then(_seq_sum(of) / den)
 
 
 def _dtype(spec: MetricSpec) -> pl.DataType:
@@ -192,7 +208,8 @@ def compute_metrics(
 
     ``acts`` comes from :func:`activity_rows` over (at least) this plan.
     """
-    by_key: dict[str, list[pl.Expr]] = {}
+    queries: list[pl.LazyFrame] = []
+    conditional: dict[str, list[tuple[list[str], pl.Expr]]] = {}
     potentials: list[tuple[str, str | None]] = []
     columns: list[tuple[str, MetricSpec]] = []
     for column, spec, args in _calls(plan):
@@ -204,17 +221,22 @@ def compute_metrics(
             key = "contact_id"
         else:
             key = _ROLLUP if spec.from_contacts else "company_id"
-        by_key.setdefault(key, []).append(_agg(spec, _mask(spec, as_of, args), as_of).alias(column))
+        mask = _mask(spec, as_of, args)
+        if spec.agg in _MONEY:
+            keep, agg = _money(spec, mask)
+            rows = acts.lazy().filter(keep & pl.col(key).is_not_null())
+            queries.append(rows.group_by(key).agg(agg.alias(column)).rename({key: "id"}))
+        else:
+            types = [t.value for t in spec.types]
+            conditional.setdefault(key, []).append(
+                (types, _conditional(spec, mask, as_of).alias(column))
+            )
+    for key, parts in conditional.items():
+        types = sorted({t for ts, _ in parts for t in ts})
+        rows = acts.lazy().filter(pl.col("type").is_in(types) & pl.col(key).is_not_null())
+        queries.append(rows.group_by(key).agg([e for _, e in parts]).rename({key: "id"}))
     out = ids.select("id")
-    for key, aggs in by_key.items():
-        per_key = (
-            acts.lazy()
-            .filter(pl.col(key).is_not_null())
-            .group_by(key)
-            .agg(aggs)
-            .rename({key: "id"})
-            .collect()
-        )
+    for per_key in pl.collect_all(queries):
         out = out.join(per_key, on="id", how="left", maintain_order="left")
     for column, family in potentials:
         frame = _potential_frame(dataset, as_of, family).rename(

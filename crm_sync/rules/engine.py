@@ -30,10 +30,10 @@ from crm_sync.rules.expr import compile_expr
 from crm_sync.rules.expr.compile import DTYPES
 from crm_sync.rules.population import abc_cutoffs, median
 from crm_sync.rules.results import SAMPLE_IDS, Evaluation, RuleStats, SetStats, result_schema
-from crm_sync.rules.schema import Entity
+from crm_sync.rules.schema import AbcSpec, Entity
 from crm_sync.rules.tagging import tag_lists
 
-__all__ = ["base_frame", "evaluate"]
+__all__ = ["base_frame", "evaluate", "row_select"]
 
 _FIELD_DTYPES: dict[str, pl.DataType] = {
     "number": pl.Float64(),
@@ -55,7 +55,18 @@ def base_frame(plan: EntityPlan, dataset: Dataset) -> pl.DataFrame:
             cols.append(pl.col(name).cast(dtype, strict=False).alias(name))
         else:
             cols.append(pl.lit(None, dtype).alias(name))
-    return src.select(cols).unique(subset="id", keep="first").sort("id")
+    frame = src.select(cols)
+    ids = frame["id"]
+    if (
+        len(ids) > 0
+        and ids.null_count() == 0
+        and ids.is_sorted()
+        and not (ids.slice(1) == ids.slice(0, len(ids) - 1)).any()
+    ):
+        # Already unique and in id order (CRM exports and the store usually are): skip hashing
+        # and re-sorting a million strings; the sorted flag lets later sorts and joins skip too.
+        return frame.with_columns(pl.col("id").set_sorted())
+    return frame.unique(subset="id", keep="first").sort("id")
 
 
 class _Run:
@@ -88,26 +99,25 @@ class _Run:
         if spec.expr is not None:
             assert node.expr is not None
             value = self.cond(plan, node.expr).cast(DTYPES[node.type])
-            return frame.with_columns(value.alias(node.name))
+            return frame.with_columns(row_select(frame, [value.alias(node.name)]))
         if spec.abc is not None:
             abc = spec.abc
             ranked = (
                 frame.select("id", pl.col(abc.by).cast(pl.Float64).alias("v"))
                 .filter(pl.col("v").is_not_null() & (pl.col("v") > 0))
                 .sort(["v", "id"], descending=[True, False])
-                .with_columns(pl.col("v").cum_sum().alias("cum"))
             )
-            total = float(ranked["cum"][-1]) if ranked.height else 0.0
-            share = pl.col("cum").shift(1, fill_value=0.0) / total
-            chain: Any = pl
-            for name, limit in abc.classes.items():
-                chain = chain.when(share < limit).then(pl.lit(name))
-            classes = ranked.select(
-                "id", "v", chain.otherwise(pl.lit(abc.otherwise)).alias(node.name)
-            )
-            self.cutoffs[node.name] = abc_cutoffs(
-                abc, total, [(str(c), float(v)) for _, v, c in classes.iter_rows()]
-            )
+            # Shares in Python, as the reference does: polars divides a column by a scalar as a
+            # multiplication by its reciprocal (4400 / 5500 gave 0.7999999999999999, which put a
+            # record on the wrong side of an 80 % limit). One loop over the ranked records.
+            values = ranked["v"].to_list()
+            total, befores = 0.0, []
+            for v in values:
+                befores.append(total)
+                total += v
+            names = [_abc_class(abc, before / total) for before in befores]
+            classes = ranked.select("id").with_columns(pl.Series(node.name, names, pl.String()))
+            self.cutoffs[node.name] = abc_cutoffs(abc, total, list(zip(names, values, strict=True)))
             frame = frame.join(classes.select("id", node.name), on="id", how="left")
             self.set_stats[node.name] = SetStats(node.name, plan.entity, "abc", frame.height)
             return frame.with_columns(pl.col(node.name).fill_null(abc.otherwise))
@@ -174,9 +184,8 @@ class _Run:
     # -- sets -------------------------------------------------------------------------------
 
     def _conditions(self, plan: EntityPlan, frame: pl.DataFrame, exprs: list[Any]) -> pl.DataFrame:
-        return frame.select(
-            pl.col("id"), *[self.cond(plan, e).alias(f"__r{i}") for i, e in enumerate(exprs)]
-        )
+        conds = [self.cond(plan, e).alias(f"__r{i}") for i, e in enumerate(exprs)]
+        return row_select(frame, [pl.col("id"), *conds])
 
     def segment(self, node: SegmentSet, plan: EntityPlan, frame: pl.DataFrame) -> pl.DataFrame:
         conds = self._conditions(plan, frame, [r.expr for r in node.rules])
@@ -274,6 +283,39 @@ class _Run:
             unsettled_ids=tuple(pending.head(SAMPLE_IDS).to_list()),
         )
         return frame.with_columns(conds["__stage"].alias(node.name))
+
+
+def _abc_class(abc: AbcSpec, share: float) -> str:
+    """The first class whose share limit is above ``share`` (as :func:`abc_py` assigns it)."""
+    for name, limit in abc.classes.items():
+        if share < limit:
+            return name
+    return abc.otherwise
+
+
+def row_select(frame: pl.DataFrame, exprs: list[pl.Expr]) -> pl.DataFrame:
+    """``frame.select(exprs)`` with every result one value per row.
+
+    Polars sometimes folds a compiled rule that does read columns into a single value (e.g.
+    ``coalesce(0, x)`` becomes the literal ``0``) and then refuses to put that length-1 result
+    next to full-length columns ("length 1 doesn't match the DataFrame height"). The value is
+    the same on every row, so it is repeated to the frame's height. The fast path is one
+    ``select``; only a frame that hits the polars quirk (or a select of nothing but scalars, which
+    gives one row) evaluates expression by expression.
+    """
+    try:
+        out = frame.select(exprs)
+        if out.height == frame.height:
+            return out
+    except pl.exceptions.ShapeError:
+        pass
+    columns = []
+    for expr in exprs:
+        column = frame.select(expr).to_series()
+        if column.len() == 1 and frame.height != 1:
+            column = column.new_from_index(0, frame.height)
+        columns.append(column)
+    return pl.DataFrame(columns)
 
 
 def _company_columns(company: pl.DataFrame) -> pl.DataFrame:

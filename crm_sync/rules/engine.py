@@ -118,7 +118,9 @@ class _Run:
             names = [_abc_class(abc, before / total) for before in befores]
             classes = ranked.select("id").with_columns(pl.Series(node.name, names, pl.String()))
             self.cutoffs[node.name] = abc_cutoffs(abc, total, list(zip(names, values, strict=True)))
-            frame = frame.join(classes.select("id", node.name), on="id", how="left")
+            frame = frame.join(
+                classes.select("id", node.name), on="id", how="left", maintain_order="left"
+            )
             self.set_stats[node.name] = SetStats(node.name, plan.entity, "abc", frame.height)
             return frame.with_columns(pl.col(node.name).fill_null(abc.otherwise))
         if spec.peer_median is not None:
@@ -142,7 +144,9 @@ class _Run:
                 {"__g": list(medians), "__median": list(medians.values())},
                 schema={"__g": pairs.schema["g"], "__median": pl.Float64()},
             )
-            frame = frame.with_columns(group.alias("__g")).join(table, on="__g", how="left")
+            frame = frame.with_columns(group.alias("__g")).join(
+                table, on="__g", how="left", maintain_order="left"
+            )
             v = pl.col(pm.of).cast(pl.Float64)
             value = pl.when(pl.col("__median") != 0).then(v / pl.col("__median"))
             return frame.with_columns(value.alias(node.name)).drop("__g", "__median")
@@ -177,7 +181,7 @@ class _Run:
         )
         return (
             frame.with_columns(key.alias("__chain"))
-            .join(per_chain, on="__chain", how="left")
+            .join(per_chain, on="__chain", how="left", maintain_order="left")
             .drop("__chain")
         )
 
@@ -318,6 +322,13 @@ def row_select(frame: pl.DataFrame, exprs: list[pl.Expr]) -> pl.DataFrame:
     return pl.DataFrame(columns)
 
 
+def _by_id(frame: pl.DataFrame) -> pl.DataFrame:
+    """The frame in id order. Every join keeps the left order, so this is usually a check."""
+    if frame["id"].is_sorted():
+        return frame
+    return frame.sort("id")
+
+
 def _company_columns(company: pl.DataFrame) -> pl.DataFrame:
     """Company values as ``company.<name>`` columns keyed by ``__company_id`` for the contact join."""
     keep = [c for c in company.columns if c != "id" and not c.startswith("__")]
@@ -335,10 +346,15 @@ def evaluate(model: SegmentationModel, dataset: Dataset, *, as_of: dt.date) -> E
         plan = model.plans[entity]
         frame = base_frame(plan, dataset)
         metrics = compute_metrics(plan, dataset, acts, frame.select("id"), as_of)
-        frame = frame.join(metrics, on="id", how="left")
+        frame = frame.join(metrics, on="id", how="left", maintain_order="left")
         if entity == "contact":
-            frame = frame.join(_company_columns(frames["company"]), on="__company_id", how="left")
-        frames[entity] = run.entity(plan, frame).sort("id")
+            frame = frame.join(
+                _company_columns(frames["company"]),
+                on="__company_id",
+                how="left",
+                maintain_order="left",
+            )
+        frames[entity] = _by_id(run.entity(plan, frame))
     results: dict[Entity, pl.DataFrame] = {}
     for entity, frame in frames.items():
         schema = result_schema(model, entity)

@@ -160,8 +160,17 @@ def _record_writes(world: World) -> None:
     org.update = salesforce_update  # type: ignore[method-assign]
 
 
-def build_adapter(crm: str, sandbox: RunningSandbox, mapped: MappingFile) -> CrmAdapter:
-    """The adapter ``crm-sync run`` builds, with refreshable OAuth credentials."""
+def build_adapter(
+    crm: str,
+    sandbox: RunningSandbox,
+    mapped: MappingFile,
+    sleep: Callable[[float], None] | None = None,
+) -> CrmAdapter:
+    """The adapter ``crm-sync run`` builds, with refreshable OAuth credentials.
+
+    ``sleep`` replaces the Salesforce adapter's own wait between row-lock re-sends (recorded,
+    not slept, in tests).
+    """
     if crm == "hubspot":
 
         def exchange(form: Any) -> dict[str, Any]:
@@ -181,7 +190,8 @@ def build_adapter(crm: str, sandbox: RunningSandbox, mapped: MappingFile) -> Crm
         salesforce_instance_url=sandbox.salesforce_url,
         salesforce_access_token=sandbox.token,  # type: ignore[arg-type]
     )
-    return salesforce_from_settings(settings, mapped, env=env)
+    extra: dict[str, Any] = {"sleep": sleep} if sleep is not None else {}
+    return salesforce_from_settings(settings, mapped, env=env, **extra)
 
 
 @contextmanager
@@ -193,8 +203,9 @@ def world(crm: str, tmp: Path, *, size: int = 6, seed: int = SEED) -> Iterator[W
         mapped = mapping(crm)
         if crm == "hubspot":
             sandbox.hubspot.limiter.per_10s = 100_000  # faults are injected, not provoked
-        adapter = build_adapter(crm, sandbox, mapped)
-        w = World(crm, sandbox, store, mapped, adapter)
+        slept: list[float] = []
+        adapter = build_adapter(crm, sandbox, mapped, slept.append)
+        w = World(crm, sandbox, store, mapped, adapter, slept=slept)
         provision(w)
         _record_writes(w)
         yield w

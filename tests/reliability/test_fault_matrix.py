@@ -83,11 +83,12 @@ def _plan(crm: str, fault: str) -> dict[str, Any] | None:
             {"api": crm, "kind": "session_expiry", "after_calls": 6, "count": 1},
             {"api": crm, "kind": "session_expiry", "after_calls": 20, "count": 1},
         ],
+        # Aimed at the write calls (HubSpot: its batch writes, where the rule is a no-op).
         "lock_error": [
             {
                 "api": crm,
                 "kind": "lock_error",
-                "path": "/composite/sobjects$|/jobs/ingest",
+                "path": "/composite/sobjects$|/jobs/ingest" if crm == "salesforce" else "/batch/",
                 "probability": 0.5,
                 "count": 6,
             }
@@ -247,7 +248,8 @@ def test_fault_then_clean_run_converges(
             obj, prop, value = removed[0]
             assert all(prop in x["reason"] or value in x["reason"] for x in letters), letters
             held = {v for (o, _r, p), v in w.snapshot().items() if (o, p) == (obj, prop)}
-            assert (value or None) not in held or not value, "a refused value is in the CRM"
+            # Salesforce: the removed value is nowhere; HubSpot: the deleted property holds nothing.
+            assert (value not in held) if value else (held <= {None}), "a refused value was written"
             # The admin repairs the schema (crm-sync provision --apply) and asks for a retry
             # (crm-sync deadletters retry); otherwise the next try waits for its backoff.
             provision(w)
@@ -262,7 +264,7 @@ def test_fault_then_clean_run_converges(
             # budget (6 attempts) is per engine call, and a HubSpot activities page is ~10 requests.
             assert injected, f"the plan injected nothing: {plan}"
             assert set(outcomes) <= {"ok", "failed:RateLimited"}, outcomes
-            note = f"{len(injected)} injections; Retry-After honoured"
+            note = f"{len(injected)} injections, {len(w.slept)} waits"
         else:
             assert injected, f"the plan injected nothing: {plan}"
             assert outcomes == ["ok", "ok"], outcomes

@@ -35,7 +35,7 @@ from urllib3.util.retry import Retry
 from crm_sync.adapters.hubspot.auth import TokenSource
 from crm_sync.adapters.hubspot.errors import translate, translate_status
 from crm_sync.adapters.hubspot.ratelimit import RequestWindow, window_for
-from crm_sync.errors import ConfigError
+from crm_sync.errors import AuthError, ConfigError
 
 __all__ = [
     "DEFAULT_BASE_URL",
@@ -421,6 +421,16 @@ def exchange_refresh_token(
                 resp = sdk.api_request(options)
         except Exception as exc:
             raise translate(exc, operation="POST /oauth/v1/token") from None
+        if resp.status_code in (400, 401, 403):
+            # BAD_REFRESH_TOKEN / BAD_CLIENT_ID: retrying cannot help; the admin must re-authorise.
+            refused = translate_status(
+                resp.status_code, resp.content, resp.headers, operation="POST /oauth/v1/token"
+            )
+            msg = (
+                f"{refused} — HubSpot refused the OAuth refresh; check HUBSPOT_CLIENT_ID, "
+                "HUBSPOT_CLIENT_SECRET and HUBSPOT_REFRESH_TOKEN (re-install the app for a new one)"
+            )
+            raise AuthError(msg, crm="hubspot", operation="oauth refresh", status=resp.status_code)
         if not 200 <= resp.status_code < 300:
             raise translate_status(
                 resp.status_code, resp.content, resp.headers, operation="POST /oauth/v1/token"

@@ -33,6 +33,7 @@ from crm_sync.sandbox.hubspot.associations import add_association_routes
 from crm_sync.sandbox.hubspot.errors import error_body
 from crm_sync.sandbox.hubspot.events import add_event_routes
 from crm_sync.sandbox.hubspot.lists import add_list_routes
+from crm_sync.sandbox.hubspot.oauth import OAuthApp
 from crm_sync.sandbox.hubspot.objects import add_object_routes
 from crm_sync.sandbox.hubspot.properties import OBJECT_TYPES, iso_ms, resolve_type
 from crm_sync.sandbox.hubspot.property_routes import add_property_routes
@@ -80,6 +81,7 @@ class HubSpotSandbox:
         self.stats = RequestStats()
         self.state = Portal(clock=self._clock)
         self.book_ids: dict[str, str] = {}
+        self.oauth = OAuthApp(self._clock)
         self._admin = Router()
         add_admin_routes(self._admin, self.faults, reset=self.reset, stats=self.stats.snapshot)
         self._router = self._build_router()
@@ -112,9 +114,16 @@ class HubSpotSandbox:
                 404, {"message": "unknown admin path"}
             )
         self.stats.record(request)
+        if request.method == "POST" and request.path == "/oauth/v1/token":
+            return self.oauth.token_endpoint(request)  # no bearer token: the client authenticates
         auth = request.header("Authorization") or ""
         if auth != f"Bearer {self.token}":
-            return Response.json(401, error_body("INVALID_AUTHENTICATION", _AUTH_MESSAGE))
+            oauth = self.oauth.status(auth.removeprefix("Bearer "))
+            if oauth == "expired":
+                message = "The OAuth token used to make this call expired."
+                return Response.json(401, error_body("EXPIRED_AUTHENTICATION", message))
+            if oauth != "valid":
+                return Response.json(401, error_body("INVALID_AUTHENTICATION", _AUTH_MESSAGE))
         search = (
             request.method == "POST"
             and request.path.startswith("/crm/v3/objects/")

@@ -35,7 +35,7 @@ def register(app: typer.Typer) -> None:
         status: Annotated[str, typer.Option("--status")] = "open",
         as_json: Json = False,
     ) -> None:
-        """List dead letters (open by default; --status waived|resolved|quarantined|all)."""
+        """List dead letters (open by default; --status waived|resolved|all)."""
         try:
             store = open_store(Settings())
             try:

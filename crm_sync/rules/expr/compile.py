@@ -138,6 +138,11 @@ class _Compiler:
                     return finite_pl(a - b)
                 if op == "*":
                     return finite_pl(a * b)
+                if not b.meta.root_names():
+                    # Polars divides by a scalar as a multiplication by its reciprocal
+                    # (4400 / 5500 -> 0.7999999999999999, not 0.8). ``b + a * 0.0`` is b again
+                    # (operands are finite or null) but a column, so the division is exact.
+                    return finite_pl(pl.when(b != 0).then(a / (b + a * 0.0)))
                 return finite_pl(pl.when(b != 0).then(a / b))
             case Comparison(op=op, left=left, right=right):
                 side = infer(left, self.scope) or infer(right, self.scope)

@@ -26,11 +26,11 @@ from crm_sync.rules.compiled import (
     SegmentSet,
     TagSet,
 )
+from crm_sync.rules.derived import abc_column, chain_column, peer_median_column
 from crm_sync.rules.expr import compile_expr
 from crm_sync.rules.expr.compile import DTYPES
-from crm_sync.rules.population import abc_cutoffs, median
 from crm_sync.rules.results import SAMPLE_IDS, Evaluation, RuleStats, SetStats, result_schema
-from crm_sync.rules.schema import AbcSpec, Entity
+from crm_sync.rules.schema import Entity
 from crm_sync.rules.tagging import tag_lists
 
 __all__ = ["base_frame", "evaluate", "row_select"]
@@ -101,89 +101,15 @@ class _Run:
             value = self.cond(plan, node.expr).cast(DTYPES[node.type])
             return frame.with_columns(row_select(frame, [value.alias(node.name)]))
         if spec.abc is not None:
-            abc = spec.abc
-            ranked = (
-                frame.select("id", pl.col(abc.by).cast(pl.Float64).alias("v"))
-                .filter(pl.col("v").is_not_null() & (pl.col("v") > 0))
-                .sort(["v", "id"], descending=[True, False])
-            )
-            # Shares in Python, as the reference does: polars divides a column by a scalar as a
-            # multiplication by its reciprocal (4400 / 5500 gave 0.7999999999999999, which put a
-            # record on the wrong side of an 80 % limit). One loop over the ranked records.
-            values = ranked["v"].to_list()
-            total, befores = 0.0, []
-            for v in values:
-                befores.append(total)
-                total += v
-            names = [_abc_class(abc, before / total) for before in befores]
-            classes = ranked.select("id").with_columns(pl.Series(node.name, names, pl.String()))
-            self.cutoffs[node.name] = abc_cutoffs(abc, total, list(zip(names, values, strict=True)))
-            frame = frame.join(
-                classes.select("id", node.name), on="id", how="left", maintain_order="left"
-            )
+            frame, self.cutoffs[node.name] = abc_column(node.name, spec.abc, frame)
             self.set_stats[node.name] = SetStats(node.name, plan.entity, "abc", frame.height)
-            return frame.with_columns(pl.col(node.name).fill_null(abc.otherwise))
+            return frame
         if spec.peer_median is not None:
-            pm = spec.peer_median
-            group = pl.col(pm.group_by) if pm.group_by else pl.lit("all")
-            pairs = frame.select(group.alias("g"), pl.col(pm.of).cast(pl.Float64).alias("v"))
-            grouped = (
-                pairs.filter(pl.col("g").is_not_null() & pl.col("v").is_not_null())
-                .group_by("g")
-                .agg(pl.col("v"))
-            )
-            medians = {g: median(vs) for g, vs in grouped.iter_rows()}
-            self.cutoffs[node.name] = {
-                "of": pm.of,
-                "group_by": pm.group_by,
-                "medians": {
-                    str(g): m for g, m in sorted(medians.items(), key=lambda kv: str(kv[0]))
-                },
-            }
-            table = pl.DataFrame(
-                {"__g": list(medians), "__median": list(medians.values())},
-                schema={"__g": pairs.schema["g"], "__median": pl.Float64()},
-            )
-            frame = frame.with_columns(group.alias("__g")).join(
-                table, on="__g", how="left", maintain_order="left"
-            )
-            v = pl.col(pm.of).cast(pl.Float64)
-            value = pl.when(pl.col("__median") != 0).then(v / pl.col("__median"))
-            return frame.with_columns(value.alias(node.name)).drop("__g", "__median")
+            frame, self.cutoffs[node.name] = peer_median_column(node.name, spec.peer_median, frame)
+            return frame
         assert spec.chain is not None
-        ch = spec.chain
-        if ch.agg == "sum":
-            assert ch.of is not None
-            member_value = pl.col(ch.of).cast(pl.Float64).fill_null(0.0)
-            agg = member_value.cum_sum().last()
-        else:
-            assert node.expr is not None or ch.agg == "count"
-            hit = (
-                self.cond(plan, node.expr).fill_null(False)
-                if node.expr is not None
-                else pl.lit(True)
-            )
-            agg = (
-                hit.cast(pl.Float64).sum() / pl.len()
-                if ch.agg == "share"
-                else hit.cast(pl.Float64).sum()
-            )
-        per_chain = (
-            frame.filter(pl.col("__parent_id").is_not_null())
-            .sort("id")
-            .group_by("__parent_id", maintain_order=True)
-            .agg(agg.cast(pl.Float64).alias(node.name))
-            .rename({"__parent_id": "__chain"})
-        )
-        heads = per_chain["__chain"]
-        key = pl.coalesce(
-            pl.col("__parent_id"), pl.when(pl.col("id").is_in(heads.implode())).then(pl.col("id"))
-        )
-        return (
-            frame.with_columns(key.alias("__chain"))
-            .join(per_chain, on="__chain", how="left", maintain_order="left")
-            .drop("__chain")
-        )
+        hit = self.cond(plan, node.expr) if node.expr is not None else None
+        return chain_column(node.name, spec.chain, frame, hit)
 
     # -- sets -------------------------------------------------------------------------------
 
@@ -287,14 +213,6 @@ class _Run:
             unsettled_ids=tuple(pending.head(SAMPLE_IDS).to_list()),
         )
         return frame.with_columns(conds["__stage"].alias(node.name))
-
-
-def _abc_class(abc: AbcSpec, share: float) -> str:
-    """The first class whose share limit is above ``share`` (as :func:`abc_py` assigns it)."""
-    for name, limit in abc.classes.items():
-        if share < limit:
-            return name
-    return abc.otherwise
 
 
 def row_select(frame: pl.DataFrame, exprs: list[pl.Expr]) -> pl.DataFrame:

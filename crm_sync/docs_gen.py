@@ -104,11 +104,18 @@ MAPPING_DESCRIPTIONS: dict[str, dict[str, str]] = {
     },
     "PullField": {
         "source": (
-            "The CRM property / field API name to read, e.g. `hs_analytics_source` or `LeadSource`."
+            "The CRM property / field API name to read, e.g. `hs_analytics_source` or `LeadSource`. "
+            "Give `source` or `list`, not both."
         ),
         "values": (
             "Optional CRM value → model value map (many-to-one). A CRM value not listed becomes "
             "empty (unknown), never a guess."
+        ),
+        "list": (
+            "HubSpot only, instead of `source`: the name of a contact/company list (Lists v3). The "
+            "field is `true` for the list's members and `false` for every other record; it must "
+            "be a `type: bool` field in the model. Re-read on every sync, since a membership "
+            "change does not change a record's last-modified date."
         ),
     },
     "OptionSpec": {

@@ -78,6 +78,13 @@ class PullPage:
     so the engine diffs against what the CRM holds rather than what it last pushed. ``deleted``
     lists records archived or deleted in the CRM. ``cursor`` is the position of the last item.
     ``potentials`` (purchase potential rows) travel with company pages.
+
+    ``memberships`` is a *snapshot* page (records empty, ``cursor`` None): mapped pull field name
+    → the COMPLETE set of record ids of the stream's entity that are members now (a HubSpot list
+    named by ``pull: {contact: {field: {list: ...}}}``). The engine sets the field ``True`` on
+    those records and ``False`` on every other live record of the entity. Membership changes do
+    not bump a record's modified time, so adapters send the snapshot at the end of *every* pull
+    of the stream, full or incremental; record pages never carry such a field themselves.
     """
 
     stream: Stream
@@ -88,6 +95,7 @@ class PullPage:
     potentials: tuple[PurchasePotential, ...] = ()
     current: Mapping[str, Mapping[str, str | None]] = field(default_factory=dict)
     deleted: tuple[str, ...] = ()
+    memberships: Mapping[str, frozenset[str]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)

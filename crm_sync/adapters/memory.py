@@ -79,6 +79,8 @@ class InMemoryAdapter:
         self.potentials: list[dict[str, Any]] = []
         self.properties: dict[str, RemoteProperty] = {}
         self.writes: list[tuple[str, str, str, str | None, str | None]] = []
+        # Lists: entity → pull field name → member ids (like HubSpot lists, no modified bump).
+        self.lists: dict[str, dict[str, list[str]]] = {"company": {}, "contact": {}}
         if path is not None and path.exists():
             self._load(path)
 
@@ -118,6 +120,17 @@ class InMemoryAdapter:
     def set_value(self, entity: EntityName, record_id: str, prop: str, value: str | None) -> None:
         """A manual edit in the CRM UI: sets a property and bumps the modified time."""
         self._write(entity, record_id, prop, value, by="user")
+        self._save()
+
+    def set_list_members(
+        self, field: str, ids: Iterable[str], *, entity: EntityName = "contact"
+    ) -> None:
+        """Set the members of the list feeding pull field ``field``, as a CRM user would.
+
+        Like a HubSpot list membership change it does not bump the records' modified time;
+        every later pull of the entity's stream ends with a snapshot page of the members.
+        """
+        self.lists[entity][field] = sorted(set(ids))
         self._save()
 
     def value(self, entity: EntityName, record_id: str, prop: str) -> str | None:
@@ -179,6 +192,9 @@ class InMemoryAdapter:
             self._call(f"pull:{stream}")
             chunk = order[start : start + page_size]
             yield self._page(stream, kind, chunk, properties)
+        for name, members in sorted(self.lists.get(kind, {}).items()):
+            self._call(f"lists:{stream}")
+            yield PullPage(stream, None, memberships={name: frozenset(members)})
 
     def _page(
         self, stream: Stream, kind: str, chunk: list[tuple[dt.datetime, str]], props: Sequence[str]
@@ -256,7 +272,16 @@ class InMemoryAdapter:
         return EPOCH + dt.timedelta(seconds=stamp)
 
     def _state(self) -> dict[str, Any]:
-        keys = ("calls", "quota_used", "clock", "records", "values", "modified", "archived")
+        keys = (
+            "calls",
+            "quota_used",
+            "clock",
+            "records",
+            "values",
+            "modified",
+            "archived",
+            "lists",
+        )
         state = {k: getattr(self, k) for k in keys}
         state.update(activities=self.activities, potentials=self.potentials, writes=self.writes)
         return state
@@ -277,6 +302,7 @@ class InMemoryAdapter:
         self.values = state["values"]
         self.modified = state["modified"]
         self.archived = state.get("archived", {"company": {}, "contact": {}})
+        self.lists = state.get("lists", {"company": {}, "contact": {}})
         self.activities = state["activities"]
         self.potentials = state["potentials"]
         self.writes = [tuple(w) for w in state["writes"]]

@@ -119,6 +119,16 @@ class MappingFile:
                 )
         return tuple(out)
 
+    def list_fields(self, entity: str) -> dict[str, str]:
+        """Model field → HubSpot list name, for the entity's pull fields fed by list membership."""
+        return {
+            name: f.list
+            for owner, fields in self.doc.pull.items()
+            if owner == entity
+            for name, f in sorted(fields.items())
+            if f.list is not None
+        }
+
 
 def _problems_from_validation(exc: ValidationError, doc: YamlDoc) -> list[FileProblem]:
     problems = []
@@ -193,6 +203,63 @@ def _cross_check(
     return problems
 
 
+def _declared_fields(model: ModelLike) -> dict[str, dict[str, object]] | None:
+    """The model file's declared ``fields`` per entity, or None when the model has no file.
+
+    Works for a loaded model (``.spec.fields``) and for the sync engine's computer wrapping one
+    (``.model.spec.fields``); stand-ins without a model file (unit-test computers) give None.
+    """
+    for holder in (model, getattr(model, "model", None)):
+        fields = getattr(getattr(holder, "spec", None), "fields", None)
+        if isinstance(fields, dict):
+            return {str(k): dict(v) for k, v in fields.items()}
+    return None
+
+
+def _check_pull(
+    doc: HubSpotMapping | SalesforceMapping, ydoc: YamlDoc, model: ModelLike | None
+) -> list[FileProblem]:
+    """List-membership pull fields: HubSpot only, and (with a model) a declared ``bool`` field."""
+    problems: list[FileProblem] = []
+    declared = _declared_fields(model) if model is not None else None
+    for entity, fields in doc.pull.items():
+        for name, field in fields.items():
+            if field.list is None:
+                continue
+            loc: tuple[str | int, ...] = ("pull", entity, name, "list")
+            if doc.crm != "hubspot":
+                problems.append(
+                    FileProblem(
+                        ydoc.position(loc, key=True),
+                        f"pull.{entity}.{name}: `list` (list membership) is a HubSpot feature; "
+                        "in Salesforce read a field with `source`",
+                    )
+                )
+                continue
+            if declared is None:
+                continue
+            spec = declared.get(entity, {}).get(name)
+            kind = getattr(spec, "type", None)
+            if spec is None:
+                problems.append(
+                    FileProblem(
+                        ydoc.position(("pull", entity, name), key=True),
+                        f"pull.{entity}.{name} reads list '{field.list}', but the model declares "
+                        f"no {entity} field '{name}'; add it under fields.{entity} with type: bool",
+                    )
+                )
+            elif kind != "bool":
+                problems.append(
+                    FileProblem(
+                        ydoc.position(loc),
+                        f"pull.{entity}.{name} reads list '{field.list}' (true for members, false "
+                        f"otherwise), but the model declares '{name}' as type: {kind}; "
+                        "declare it type: bool",
+                    )
+                )
+    return problems
+
+
 def parse_mapping(text: str, file: str, model: ModelLike | None = None) -> MappingFile:
     """Validate mapping text; every problem is raised together in one ModelFileError."""
     ydoc = load_yaml(text, file)
@@ -205,6 +272,7 @@ def parse_mapping(text: str, file: str, model: ModelLike | None = None) -> Mappi
     except ValidationError as exc:
         raise ModelFileError(_problems_from_validation(exc, ydoc)) from exc
     problems = _cross_check(doc, ydoc, model) if model is not None else []
+    problems += _check_pull(doc, ydoc, model)
     if problems:
         raise ModelFileError(problems)
     canonical = json.dumps(doc.model_dump(mode="json"), sort_keys=True)

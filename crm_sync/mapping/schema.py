@@ -62,10 +62,29 @@ class PullField(_Strict):
 
     The map is many-to-one on purpose: HubSpot's ``DECISION_MAKER`` and ``BUDGET_HOLDER`` both mean
     the model's ``decision_maker``. Unmapped CRM values become empty (unknown), never a guess.
+
+    HubSpot only: instead of a property, ``list`` names a contact/company list (Lists v3); the
+    field is then ``true`` for the list's members and ``false`` for every other record, re-read
+    on every pull (a membership change does not change a record's modified date).
     """
 
-    source: Annotated[str, StringConstraints(pattern=r"^[A-Za-z][A-Za-z0-9_.]*$")]
+    source: Annotated[str, StringConstraints(pattern=r"^[A-Za-z][A-Za-z0-9_.]*$")] | None = None
     values: dict[str, str] | None = None
+    list: Annotated[str, StringConstraints(min_length=1, max_length=255)] | None = None
+
+    @model_validator(mode="after")
+    def _one_source(self) -> PullField:
+        if (self.source is None) == (self.list is None):
+            msg = (
+                "give exactly one of `source` (a CRM property) or `list` (a HubSpot list name)"
+                if self.source is None
+                else "give `source` or `list`, not both"
+            )
+            raise ValueError(msg)
+        if self.list is not None and self.values is not None:
+            msg = "`values` translates property values; a `list` field is always true or false"
+            raise ValueError(msg)
+        return self
 
 
 class ObjectTarget(_Strict):

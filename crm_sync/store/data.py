@@ -10,10 +10,10 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import and_, select, update
+from sqlalchemy import and_, bindparam, select, update
 from sqlalchemy.engine import Connection
 
 from crm_sync.model import Activity, Company, Contact, PurchasePotential
@@ -22,6 +22,7 @@ from crm_sync.store import schema as t
 from crm_sync.store.sql import chunks, upsert
 
 __all__ = [
+    "apply_memberships",
     "confirm_intents",
     "content_hash",
     "crm_values",
@@ -44,14 +45,30 @@ def content_hash(data: Mapping[str, Any]) -> str:
 
 
 def store_records(
-    conn: Connection, account: str, entity: str, items: Sequence[Company | Contact]
+    conn: Connection,
+    account: str,
+    entity: str,
+    items: Sequence[Company | Contact],
+    *,
+    keep: Collection[str] = (),
 ) -> list[str]:
-    """Upsert pulled records; return ids whose model content changed (echoes are not returned)."""
+    """Upsert pulled records; return ids whose model content changed (echoes are not returned).
+
+    ``keep`` names attributes that record pages do not carry because another page owns them
+    (list-membership fields, set by :func:`apply_memberships`): a rewritten record keeps their
+    stored value, and a record page can never set them. The content hash covers the merged data,
+    so a re-read record whose flags were set by a snapshot is still recognised as unchanged.
+    """
     if not items:
         return []
+    kept = _stored_attributes(conn, account, entity, [r.id for r in items], keep) if keep else {}
     prepared: dict[str, dict[str, Any]] = {}
     for rec in items:
         data = rec.model_dump(mode="json", exclude={"modified_at"})
+        if keep:
+            attrs = {k: v for k, v in data["attributes"].items() if k not in keep}
+            attrs.update(kept.get(rec.id, {}))
+            data["attributes"] = attrs
         prepared[rec.id] = {
             "account": account,
             "entity": entity,
@@ -72,6 +89,58 @@ def store_records(
     changed = [i for i, row in prepared.items() if known.get(i) != row["content_hash"]]
     upsert(conn, t.records, list(prepared.values()), ["account", "entity", "id"])
     return changed
+
+
+def _stored_attributes(
+    conn: Connection, account: str, entity: str, ids: Sequence[str], names: Collection[str]
+) -> dict[str, dict[str, Any]]:
+    """Per stored record among ``ids``: its stored values of the attributes in ``names``."""
+    c = t.records.c
+    out: dict[str, dict[str, Any]] = {}
+    for part in chunks(sorted(set(ids))):
+        q = select(c.id, c.data).where(c.account == account, c.entity == entity, c.id.in_(part))
+        for rid, raw in conn.execute(q):
+            attrs = json.loads(raw).get("attributes") or {}
+            found = {k: attrs[k] for k in names if k in attrs}
+            if found:
+                out[rid] = found
+    return out
+
+
+def apply_memberships(
+    conn: Connection, account: str, entity: str, name: str, members: Collection[str]
+) -> list[str]:
+    """Apply a membership snapshot: attribute ``name`` is True for ``members``, else False.
+
+    Every live record of ``entity`` is covered (ids in ``members`` that the store does not hold
+    are ignored: their record page has not arrived yet, and the next snapshot will cover them).
+    Only records whose stored value differs are rewritten, each with a content hash recomputed
+    from its new data exactly as :func:`store_records` computes it, so a later re-read of an
+    unchanged record is still an echo. Returns the ids that changed (they need a recompute).
+    """
+    c = t.records.c
+    wanted = set(members)
+    base = and_(c.account == account, c.entity == entity, c.deleted.is_(False))
+    rows: list[tuple[str, dict[str, Any]]] = []
+    for rid, raw in conn.execute(select(c.id, c.data).where(base)):
+        data = json.loads(raw)
+        attrs = data.setdefault("attributes", {})
+        flag = rid in wanted
+        if attrs.get(name) is not flag:
+            attrs[name] = flag
+            rows.append((rid, data))
+    if rows:
+        stmt = (
+            update(t.records)
+            .where(c.account == account, c.entity == entity, c.id == bindparam("rid"))
+            .values(data=bindparam("new_data"), content_hash=bindparam("new_hash"))
+        )
+        params = [
+            {"rid": rid, "new_data": json.dumps(d, sort_keys=True), "new_hash": content_hash(d)}
+            for rid, d in rows
+        ]
+        conn.execute(stmt, params)
+    return [rid for rid, _ in rows]
 
 
 def mark_deleted(conn: Connection, account: str, entity: str, ids: Iterable[str]) -> set[str]:

@@ -4,6 +4,12 @@ Cursor semantics (dlt's, CONVENTIONS §6): closed start at ``cursor - overlap``;
 inside the overlap are de-duplicated by content hash, so they neither count as new data nor
 trigger work; the cursor only moves forward, and only in the transaction that stored its page.
 A transient failure mid-stream restarts the stream from the last stored cursor.
+
+List-membership fields (``pull: {contact: {field: {list: ...}}}``) arrive as snapshot pages
+(:attr:`PullPage.memberships`) at the end of every pull of a stream, because a membership change
+does not bump a record's modified time. A snapshot flips the flag on exactly the records whose
+stored value differs and queues them for recompute; record pages never carry these fields, so
+:func:`~crm_sync.store.data.store_records` keeps their stored value when it rewrites a record.
 """
 
 from __future__ import annotations
@@ -65,7 +71,8 @@ def _store_page(ctx: RunContext, page: PullPage, entity: EntityName | None) -> N
             fields = quarantine.field_types(ctx.computer, entity)
             reasons = {r.id: why for r in pulled if (why := quarantine.check(r, fields))}
             records = [r for r in pulled if r.id not in reasons]
-            changed = data.store_records(conn, account, entity, records)
+            listed = ctx.mapping.list_fields(entity)
+            changed = data.store_records(conn, account, entity, records, keep=listed)
             if page.potentials:
                 changed = [*changed, *data.store_potentials(conn, account, page.potentials)]
             store.add_work(conn, account, "recompute", entity, changed)
@@ -76,6 +83,12 @@ def _store_page(ctx: RunContext, page: PullPage, entity: EntityName | None) -> N
             ctx.count("quarantined", len(reasons))
             if page.deleted:
                 _forget(ctx, conn, entity, page.deleted)
+            for name, members in sorted(page.memberships.items()):
+                if name not in listed:
+                    continue  # not a list field of this mapping: never let a snapshot set it
+                flipped = data.apply_memberships(conn, account, entity, name, members)
+                store.add_work(conn, account, "recompute", entity, flipped)
+                ctx.count(f"membership_changed_{entity}", len(flipped))
             ctx.count(f"pulled_{entity}", len(records))
             ctx.count(f"changed_{entity}", len(set(changed)))
             ctx.count("echoes_ignored", max(0, len(records) - len(set(changed) | drifted)))

@@ -17,6 +17,11 @@ CRM's present value of every property crm_sync writes, so the engine diffs again
   walk the archived list (``?archived=true``) is read and records archived since the window start
   are reported in ``deleted``; merged-away ids listed in ``hs_merged_object_ids`` of a surviving
   record are reported too.
+* **List memberships**: a pull field may name a HubSpot list (``{list: "Newsletter"}``) instead
+  of a property. Adding a record to a list does not change its ``lastmodifieddate``, so no record
+  walk can notice it: after every pull of a stream (full or incremental) each such list is found
+  by name (Lists v3) and all its memberships are read (``after`` paging) into one snapshot page
+  (:attr:`~crm_sync.adapters.base.PullPage.memberships`); record pages never set the field.
 """
 
 from __future__ import annotations
@@ -35,6 +40,8 @@ from crm_sync.adapters.hubspot.paging import (
     walk_list,
     walk_search,
 )
+from crm_sync.adapters.hubspot.workflows import OBJECT_TYPE_IDS
+from crm_sync.errors import ConfigError, PermanentError
 from crm_sync.mapping.load import MappingFile
 from crm_sync.mapping.schema import PullField
 from crm_sync.model import Company, Contact, PurchasePotential
@@ -105,7 +112,7 @@ class RecordPuller:
         entity: EntityName = "company" if stream == "companies" else "contact"
         object_type = self.object_type(entity)
         modified = modified_property(object_type)
-        sources = [f.source for f in self._fields(entity).values()]
+        sources = [f.source for f in self._fields(entity).values() if f.source]
         wanted = list(dict.fromkeys([*_BASE_PROPS[entity], *sources, *properties, MERGED]))
         start = since_ms(since)
         if since is None:
@@ -117,6 +124,7 @@ class RecordPuller:
                 wanted=wanted,
                 properties=properties,
             )
+            yield from self._memberships(stream, entity, object_type)
             return
         pages = walk_search(
             lambda body: self.client.search(object_type, body).data or {},
@@ -141,6 +149,45 @@ class RecordPuller:
         gone = self._archived(object_type, start) | merged
         if gone:
             yield PullPage(stream, None, deleted=tuple(sorted(gone)))
+        yield from self._memberships(stream, entity, object_type)
+
+    def _memberships(
+        self, stream: Stream, entity: EntityName, object_type: str
+    ) -> Iterator[PullPage]:
+        """One snapshot page per mapped list field: every current member of the named list.
+
+        A list is looked up by name on every pull (it may have been renamed or recreated), never
+        created: a pull field naming a list that does not exist is a configuration error.
+        """
+        for name, list_name in self.mapping.list_fields(entity).items():
+            list_id = self._list_id(list_name, entity, object_type)
+            members: set[str] = set()
+            pager = AfterCursor("GET /crm/v3/lists/{id}/memberships")
+            after: str | None = None
+            while True:
+                data = self.client.list_members(list_id, after).data
+                members.update(str(r["recordId"]) for r in (data or {}).get("results") or [])
+                if not pager.advance(data):
+                    break
+                after = pager.token
+            yield PullPage(stream, None, memberships={name: frozenset(members)})
+
+    def _list_id(self, list_name: str, entity: EntityName, object_type: str) -> str:
+        type_id = OBJECT_TYPE_IDS.get(object_type)
+        if type_id is None:
+            msg = f"pull.{entity}: list membership needs contacts or companies, not {object_type!r}"
+            raise ConfigError(msg)
+        try:
+            data = self.client.list_by_name(type_id, list_name).data or {}
+        except PermanentError as exc:
+            if exc.status != 404:
+                raise
+            msg = (
+                f"HubSpot has no {object_type} list named {list_name!r} (mapping pull.{entity}); "
+                "create it in HubSpot or fix the name in the mapping"
+            )
+            raise ConfigError(msg) from None
+        return str((data.get("list") or data)["listId"])
 
     def _full(
         self,
@@ -207,6 +254,8 @@ class RecordPuller:
         core: dict[str, Any] = {}
         attributes: dict[str, Any] = {}
         for name, field in self._fields(entity).items():
+            if field.source is None:
+                continue  # a list field: set by the membership snapshot, never by a record page
             value = _translate(field, props.get(field.source))
             if name == "role" and value not in {r.value for r in Role}:
                 value = None

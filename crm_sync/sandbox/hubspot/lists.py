@@ -10,6 +10,7 @@ are reported in ``recordIdsMissing``; records already members are ignored.
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import unquote
 
 from crm_sync.sandbox.http import Request, Response, Router
 from crm_sync.sandbox.hubspot.errors import fail, not_found, validation_error
@@ -140,6 +141,7 @@ def add_list_routes(router: Router, portal: Portal) -> None:
         return Response.json(200, {"list": render(get_list(list_id))})
 
     def by_name(request: Request, type_id: str, name: str) -> Response:
+        name = unquote(name)  # a path segment: "Newsletter subscribers" arrives as %20-encoded
         for lst in portal.lists.values():
             if lst["objectTypeId"] == type_id and lst["name"] == name and not lst.get("deletedAt"):
                 return Response.json(200, {"list": render(lst)})

@@ -140,3 +140,70 @@ def test_shipped_mappings_cover_every_default_model_output():
     for crm in ("hubspot", "salesforce"):
         mapping = load_mapping_file(ROOT / "mappings" / f"{crm}.yaml", model)
         assert {t.output for t in mapping.targets()} == names
+
+
+LIST_PULL = """\
+version: 1
+crm: {crm}
+pull:
+  contact:
+    newsletter_member: {field}
+"""
+
+
+def _list_mapping(field: str, crm: str = "hubspot", model=None):
+    return parse_mapping(LIST_PULL.format(crm=crm, field=field), "m.yaml", model)
+
+
+class FieldsModel(FakeModel):
+    """A model that declares fields, like a loaded model file (``.spec.fields``)."""
+
+    def __init__(self, kind: str | None) -> None:
+        from types import SimpleNamespace
+
+        from crm_sync.rules.schema import FieldSpec
+
+        declared = {"newsletter_member": FieldSpec(type=kind)} if kind else {}
+        self.spec = SimpleNamespace(fields={"contact": declared})
+
+
+def test_list_pull_field_is_read_as_a_list_field():
+    """`list:` instead of `source:` makes a list field; record sources stay separate."""
+    mapping = _list_mapping('{list: "Newsletter subscribers"}', model=FieldsModel("bool"))
+    assert mapping.list_fields("contact") == {"newsletter_member": "Newsletter subscribers"}
+    assert mapping.list_fields("company") == {}
+    assert mapping.doc.pull["contact"]["newsletter_member"].source is None
+
+
+@pytest.mark.parametrize(
+    ("field", "message"),
+    [
+        ('{source: hs_x, list: "News"}', "give `source` or `list`, not both"),
+        ("{values: {a: b}}", "give exactly one of `source`"),
+    ],
+)
+def test_pull_field_needs_exactly_one_of_source_and_list(field, message):
+    """Both `source` and `list`, or neither, is an error at the field's file:line:col."""
+    with pytest.raises(ModelFileError) as info:
+        _list_mapping(field)
+    (problem,) = info.value.problems
+    assert str(problem).startswith("m.yaml:5:")
+    assert message in str(problem)
+
+
+def test_list_field_must_feed_a_bool_model_field():
+    """With the model known, a list field feeding a non-bool or undeclared field is an error."""
+    with pytest.raises(ModelFileError) as info:
+        _list_mapping('{list: "News"}', model=FieldsModel("string"))
+    (problem,) = info.value.problems
+    assert str(problem).startswith("m.yaml:5:")
+    assert "declares 'newsletter_member' as type: string; declare it type: bool" in str(problem)
+    with pytest.raises(ModelFileError, match="declares no contact field 'newsletter_member'"):
+        _list_mapping('{list: "News"}', model=FieldsModel(None))
+    _list_mapping('{list: "News"}')  # no model: nothing to check against
+
+
+def test_list_field_is_hubspot_only():
+    """A Salesforce mapping cannot read list memberships."""
+    with pytest.raises(ModelFileError, match="HubSpot feature"):
+        _list_mapping('{list: "News"}', crm="salesforce")

@@ -89,6 +89,17 @@ def _frame(rows: Sequence[Mapping[str, Any]], schema: Mapping[str, pl.DataType])
     return frame.select([*schema, *extra])
 
 
+def _utc_naive(stamp: dt.datetime) -> dt.datetime:
+    """One timeline for every activity: aware stamps in UTC, then naive.
+
+    CRMs and files mix aware and naive timestamps; a polars column cannot hold both, and windows
+    are counted in UTC days anyway. Naive stamps are taken to be UTC already.
+    """
+    if stamp.tzinfo is None:
+        return stamp
+    return stamp.astimezone(dt.UTC).replace(tzinfo=None)
+
+
 def _flatten(record: Company | Contact) -> dict[str, Any]:
     row = record.model_dump(exclude={"attributes", "modified_at"})
     if isinstance(record, Contact) and record.role is not None:
@@ -119,6 +130,7 @@ class Dataset:
         for row in acts:
             row["type"] = row["type"].value if hasattr(row["type"], "value") else row["type"]
             row.pop("source", None)
+            row["occurred_at"] = _utc_naive(row["occurred_at"])
         return cls(
             companies=_frame([_flatten(c) for c in companies], COMPANY_SCHEMA),
             contacts=_frame([_flatten(c) for c in contacts], CONTACT_SCHEMA),

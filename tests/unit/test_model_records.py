@@ -44,3 +44,25 @@ def test_data_file_reports_every_bad_record_at_once(tmp_path):
     text = str(info.value)
     assert "companies[0] (id c1)" in text
     assert "activities[0] (id a1)" in text
+
+
+def test_dataset_puts_aware_and_naive_timestamps_on_one_utc_timeline():
+    """Mixed aware/naive activity stamps do not crash; aware ones are converted to UTC."""
+    plus2 = dt.timezone(dt.timedelta(hours=2))
+    data = Dataset.from_records(
+        activities=[
+            Activity(
+                id="a1", type="visit", occurred_at=dt.datetime(2025, 1, 1, 12), company_id="c1"
+            ),
+            Activity(
+                id="a2",
+                type="visit",
+                occurred_at=dt.datetime(2025, 1, 1, 1, tzinfo=plus2),
+                company_id="c1",
+            ),
+        ]
+    )
+    assert data.activities["occurred_at"].to_list() == [
+        dt.datetime(2025, 1, 1, 12),
+        dt.datetime(2024, 12, 31, 23),
+    ]

@@ -58,10 +58,12 @@ SOURCES = {
     "organic_search": "ORGANIC_SEARCH",
     "paid_search": "PAID_SEARCH",
     "referral": "REFERRALS",
+    "partner": "REFERRALS",
     "email_campaign": "EMAIL_MARKETING",
-    "social": "SOCIAL_MEDIA",
+    "social_media": "SOCIAL_MEDIA",
     "direct": "DIRECT_TRAFFIC",
     "trade_fair": "OFFLINE",
+    "webinar": "OFFLINE",
 }
 
 

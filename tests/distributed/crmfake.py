@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import random
 import time
 from pathlib import Path
 from typing import Any
@@ -79,6 +80,36 @@ class SlowPushAdapter(MeteredAdapter):
     push_delay_s = 0.05
 
 
+class NetworkAdapter(MeteredAdapter):
+    """Every API call waits like a real HubSpot/Salesforce request: 80-150 ms, uniform.
+
+    Modelled as a fixed 20 ms uplink, the CRM logging the call on arrival, then 60-130 ms of CRM
+    processing and downlink — so the call log's timestamps are the arrival times a CRM's own rate
+    limiter would count. ``CRMFAKE_LATENCY_MS="lo-hi"`` changes the range (the uplink stays
+    ``min(20, lo)`` ms). The wait is a sleep, as a blocked socket read is: it costs no CPU.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        lo, _, hi = os.environ.get("CRMFAKE_LATENCY_MS", "80-150").partition("-")
+        self.latency_s = (float(lo) / 1000, float(hi or lo) / 1000)
+        self.uplink_s = min(0.02, self.latency_s[0])
+        self.rng = random.Random()
+
+    def _call(self, endpoint: str) -> Any:
+        time.sleep(self.uplink_s)
+        try:
+            return super()._call(endpoint)
+        finally:
+            lo, hi = self.latency_s
+            time.sleep(self.rng.uniform(lo, hi) - self.uplink_s)
+
+
+def networked(spec: Any) -> NetworkAdapter:
+    """Account factory for accounts files: ``factory: crmfake:networked``."""
+    return NetworkAdapter(spec.crm_id or spec.name, path=spec.crm_file)
+
+
 def metered(spec: Any) -> MeteredAdapter:
     """Account factory for accounts files: ``factory: crmfake:metered``."""
     return SlowPushAdapter(spec.crm_id or spec.name, path=spec.crm_file)
@@ -105,7 +136,13 @@ def seed_crm(path: Path, account: str, companies: int = 20, contacts_per: int = 
 
 
 def write_accounts(
-    tmp: Path, names: list[str], *, max_calls: int = 20, per_s: float = 2.0, page_size: int = 5
+    tmp: Path,
+    names: list[str],
+    *,
+    max_calls: int = 20,
+    per_s: float = 2.0,
+    page_size: int = 5,
+    factory: str = "crmfake:metered",
 ) -> Path:
     """An accounts file for ``names`` (memory CRMs under ``tmp``) using the fake computer."""
     mapping = tmp / "mapping.yaml"
@@ -119,7 +156,7 @@ def write_accounts(
             f"    crm_file: {tmp / (name + '.json')}",
             f"    mapping: {mapping}",
             "    computer: crm_sync.sync.computer:FakeComputer",
-            "    factory: crmfake:metered",
+            f"    factory: {factory}",
             f"    page_size: {page_size}",
             f"    rate: {{max_calls: {max_calls}, per_s: {per_s}, headroom: 0}}",
         ]

@@ -10,14 +10,14 @@ from __future__ import annotations
 import datetime as dt
 import math
 import struct
-from typing import Any
 
+from activity_strategies import draw_activities
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from crm_sync.model.activities import ACTIVITY_DOCS, ActivityType
+from crm_sync.model.activities import ActivityType
 from crm_sync.model.frames import Dataset
-from crm_sync.model.records import Activity, Company, Contact
+from crm_sync.model.records import Company, Contact
 from crm_sync.rules.engine import evaluate
 from crm_sync.rules.load import load_model_text
 from crm_sync.rules.reference import evaluate_reference
@@ -76,8 +76,6 @@ tags:
       - {id: v, when: 'c_cnt >= 1 and c_ratio > 0.5'}
 """
 MODEL = load_model_text(TEXT, "fuzz.yaml")
-FAMILIES = ["hydraulics", "pneumatics", "filtration", None]
-EVENTS = ["FAIR2025", "WEBINAR_Q3", None]
 money = st.one_of(
     st.none(),
     st.sampled_from([0.1, 0.2, 0.3, -0.0, 0.0, 1e16, -1e16, 1 / 3, 2.5, -0.1, 7e-3, 123456.789]),
@@ -100,37 +98,9 @@ def datasets(draw):
         ActivityType.EVENT_REGISTERED,
         ActivityType.EVENT_ATTENDED,
     ]
-    acts = []
-    for i in range(draw(st.integers(0, 40))):
-        kind = draw(st.sampled_from(kinds))
-        allowed = ACTIVITY_DOCS[kind][1]
-        company = draw(st.one_of(st.none(), st.sampled_from(cids)))
-        contact = (
-            draw(st.sampled_from(pids))
-            if pids and (company is None or draw(st.booleans()))
-            else None
-        )
-        if company is None and contact is None:
-            company = cids[0]
-        attrs: dict[str, Any] = {}
-        for a in ("amount", "list_amount"):
-            if a in allowed:
-                attrs[a] = draw(money)
-        if "product_family" in allowed:
-            attrs["product_family"] = draw(st.sampled_from(FAMILIES))
-        if "event_code" in allowed:
-            attrs["event_code"] = draw(st.sampled_from(EVENTS))
-        day = draw(days)
-        acts.append(
-            Activity(
-                id=f"A{i}",
-                type=kind,
-                occurred_at=dt.datetime(day.year, day.month, day.day, 12),
-                company_id=company,
-                contact_id=contact,
-                **attrs,
-            )
-        )
+    acts = draw_activities(
+        draw, cids=cids, pids=pids, kinds=kinds, money=money, days=days, max_count=40
+    )
     return Dataset.from_records(companies, contacts, (), acts)
 
 

@@ -10,10 +10,11 @@ import datetime as dt
 from pathlib import Path
 from typing import Any
 
+from activity_strategies import FAMILIES, draw_activities
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from crm_sync.model.activities import ACTIVITY_DOCS, ActivityType
+from crm_sync.model.activities import ActivityType
 from crm_sync.model.frames import Dataset
 from crm_sync.model.records import Activity, Company, Contact, PurchasePotential
 from crm_sync.rules.compiled import SegmentationModel
@@ -23,8 +24,6 @@ from crm_sync.rules.reference import evaluate_reference
 
 MODEL = load_model(Path(__file__).resolve().parents[3] / "mappings" / "model.yaml")
 AS_OF = dt.date(2025, 6, 30)
-FAMILIES = ["hydraulics", "pneumatics", "filtration", None]
-EVENTS = ["FAIR2025", "WEBINAR_Q3", None]
 STAGES = ["lead", "prospect", "customer", "former_customer", "subscriber", None]
 SOURCES = ["organic_search", "trade_fair", "referral", "direct", "social_media", "other", None]
 money = st.one_of(st.none(), st.integers(0, 40).map(lambda n: n * 50.0))
@@ -74,38 +73,9 @@ def datasets(draw: st.DrawFn) -> Dataset:
         ActivityType.INVOICE, ActivityType.VISIT, ActivityType.QUOTE_SENT, ActivityType.MATERIAL_SENT,
         ActivityType.EVENT_REGISTERED, ActivityType.EVENT_ATTENDED, ActivityType.EMAIL_OPENED,
     ]  # fmt: skip
-    activities = []
-    for i in range(draw(st.integers(0, 30))):
-        kind = draw(st.sampled_from(kinds))
-        allowed = ACTIVITY_DOCS[kind][1]
-        company = draw(st.one_of(st.none(), st.sampled_from(cids)))
-        contact = (
-            draw(st.sampled_from(pids))
-            if pids and (company is None or draw(st.booleans()))
-            else None
-        )
-        if company is None and contact is None:
-            company = cids[0]
-        attrs: dict[str, Any] = {}
-        if "amount" in allowed:
-            attrs["amount"] = draw(money)
-        if "list_amount" in allowed:
-            attrs["list_amount"] = draw(money)
-        if "product_family" in allowed:
-            attrs["product_family"] = draw(st.sampled_from(FAMILIES))
-        if "event_code" in allowed:
-            attrs["event_code"] = draw(st.sampled_from(EVENTS))
-        day = draw(days)
-        activities.append(
-            Activity(
-                id=f"A{i}",
-                type=kind,
-                occurred_at=dt.datetime(day.year, day.month, day.day, 12),
-                company_id=company,
-                contact_id=contact,
-                **attrs,
-            )
-        )
+    activities = draw_activities(
+        draw, cids=cids, pids=pids, kinds=kinds, money=money, days=days, max_count=30
+    )
     return Dataset.from_records(companies, contacts, potentials, activities)
 
 

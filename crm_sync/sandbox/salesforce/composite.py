@@ -29,6 +29,14 @@ _ROLLED_BACK = SfError(
 )
 
 
+def _rolled_back(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """allOrNone: every record that had succeeded reports the roll-back error instead."""
+    return [
+        r if not r["success"] else {"success": False, "errors": [_ROLLED_BACK.save_error()]}
+        for r in results
+    ]
+
+
 def _min_version(version: str) -> None:
     if float(version[1:]) < 42.0:  # collections exist from API v42.0
         raise SfError("NOT_FOUND", "The requested resource does not exist", status=404)
@@ -94,12 +102,7 @@ class Collections:
                     if failed and all_or_none:
                         raise _RollBack
             except _RollBack:
-                results = [
-                    r
-                    if not r["success"]
-                    else {"success": False, "errors": [_ROLLED_BACK.save_error()]}
-                    for r in results
-                ]
+                results = _rolled_back(results)
         return results
 
     def _save_one(self, raw: Any, index: int, user: str, creating: bool) -> dict[str, Any]:
@@ -182,12 +185,7 @@ class Collections:
                     if failed and all_or_none:
                         raise _RollBack
             except _RollBack:
-                results = [
-                    r
-                    if not r["success"]
-                    else {"success": False, "errors": [_ROLLED_BACK.save_error()]}
-                    for r in results
-                ]
+                results = _rolled_back(results)
         return Response.json(200, results)
 
     def retrieve(self, request: Request, version: str, sobject: str) -> Response:

@@ -16,7 +16,8 @@
     │   │   └── AuthError        401/403 after one credential refresh
     │   └── RecordRejected       one record failed; collected per record, the run continues
     ├── StateError               the state store is unreadable, or a cursor went backwards
-    └── LockHeld                 another worker holds the lease for this CRM account
+    ├── LockHeld                 another worker holds the lease for this CRM account
+    └── RateDeferred             the account's shared API budget has no token soon: requeue later
 
 Every message says what to do next. Messages never include secrets: values are redacted before
 formatting (see :func:`redact`).
@@ -41,6 +42,7 @@ __all__ = [
     "PermanentError",
     "Position",
     "QuotaExhausted",
+    "RateDeferred",
     "RateLimited",
     "RecordRejected",
     "StateError",
@@ -182,6 +184,24 @@ class LockHeld(CrmSyncError):
         super().__init__(
             f"another worker ({holder}) holds the lease for {account} until {expires_at}; "
             "this run exits without pushing. It is safe to try again later."
+        )
+
+
+class RateDeferred(CrmSyncError):
+    """The account's shared API budget has no token for ``retry_in`` seconds: yield the worker.
+
+    Raised only at safe points — before a pulled page is fetched, or before a push batch is
+    journalled — so nothing is half-done: stored pages, results and confirmed pushes stay, and the
+    task is re-queued to resume after ``retry_in``. Sleeping instead would hold a worker slot idle
+    while other accounts' work waits (DESIGN §11).
+    """
+
+    def __init__(self, account: str, retry_in: float) -> None:
+        self.account = account
+        self.retry_in = retry_in
+        super().__init__(
+            f"the shared API budget of {account} has no token for {retry_in:.2f} s; the task "
+            "yields its worker and resumes then. Nothing was sent."
         )
 
 

@@ -17,7 +17,7 @@ retry policy. A push never raises for one bad record; it reports it in
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal, Protocol, runtime_checkable
 
@@ -35,10 +35,12 @@ __all__ = [
     "RecordRejection",
     "RecordUpdate",
     "RemoteProperty",
+    "RequestHook",
     "Stream",
     "SupportsCampaignMembers",
     "SupportsFlows",
     "SupportsListMembership",
+    "SupportsRequestHook",
     "SupportsWorkflowEnrollment",
     "TagUpdate",
 ]
@@ -215,6 +217,24 @@ class CrmAdapter(Protocol):
 
     def api_calls(self) -> Mapping[str, int]:
         """Calls made so far, by endpoint, for the run record."""
+        ...
+
+
+RequestHook = Callable[[str], None]
+"""Called with the endpoint name before every HTTP request an adapter sends (retries included)."""
+
+
+@runtime_checkable
+class SupportsRequestHook(Protocol):
+    """Adapters that report each HTTP request before sending it.
+
+    A page or a push can cost several requests (a HubSpot activities page reads associations
+    and engagements too), so a limit shared between workers must be charged per request, not per
+    adapter call — :class:`~crm_sync.distributed.gate.RateGatedAdapter` installs its hook here.
+    """
+
+    def set_request_hook(self, hook: RequestHook | None) -> None:
+        """Install (or with ``None`` remove) the hook."""
         ...
 
 

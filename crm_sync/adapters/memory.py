@@ -35,6 +35,7 @@ from crm_sync.adapters.base import (
     RecordRejection,
     RecordUpdate,
     RemoteProperty,
+    RequestHook,
     Stream,
     TagUpdate,
 )
@@ -68,6 +69,7 @@ class InMemoryAdapter:
         self.daily_quota = daily_quota
         self.path = path
         self.calls: Counter[str] = Counter()
+        self.request_hook: RequestHook | None = None
         self.quota_used = 0
         self.clock = 0
         self.records: dict[str, dict[str, dict[str, Any]]] = {"company": {}, "contact": {}}
@@ -144,7 +146,17 @@ class InMemoryAdapter:
 
     # -- protocol ----------------------------------------------------------------------------
 
+    def set_request_hook(self, hook: RequestHook | None) -> None:
+        """Called before every call (the distributed rate budget charges per request)."""
+        self.request_hook = hook
+
     def _call(self, endpoint: str) -> ScriptItem:
+        if self.request_hook is not None:
+            self.request_hook(endpoint)
+        return self._serve(endpoint)
+
+    def _serve(self, endpoint: str) -> ScriptItem:
+        """What the CRM does with one request: quota, scripted failures (subclasses add latency)."""
         self.calls[endpoint] += 1
         if self.daily_quota is not None:
             if self.quota_used >= self.daily_quota:

@@ -27,6 +27,7 @@ from sqlalchemy import Float, case, cast, func, literal, select, update
 from sqlalchemy.sql.elements import ColumnElement
 
 from crm_sync.distributed.sqlutil import insert_new
+from crm_sync.errors import RateDeferred
 from crm_sync.store.distributed_schema import rate_budgets
 from crm_sync.store.sql import Store
 
@@ -129,10 +130,17 @@ class SharedRateBudget:
             raise KeyError(msg)
         return max((1.0 - float(row.available)) / float(row.rate), 0.002)
 
-    def take(self, account: str) -> float:
-        """Block until a token is granted; returns the seconds waited (for run records)."""
+    def take(self, account: str, *, max_wait: float | None = None) -> float:
+        """Wait for a token; returns the seconds waited (for run records).
+
+        With ``max_wait``, a wait that would bring the total beyond it raises
+        :class:`~crm_sync.errors.RateDeferred` instead of sleeping, so a worker slot is never
+        held idle for long while other accounts' work is queued.
+        """
         waited = 0.0
         while (wait := self.try_take(account)) > 0:
+            if max_wait is not None and waited + wait > max_wait:
+                raise RateDeferred(account, wait)
             self.sleep(wait)
             waited += wait
         return waited

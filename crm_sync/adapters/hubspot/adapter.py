@@ -24,6 +24,7 @@ from crm_sync.adapters.base import (
     PushResult,
     RecordUpdate,
     RemoteProperty,
+    RequestHook,
     Stream,
 )
 from crm_sync.adapters.hubspot.activities import ActivityPuller
@@ -112,6 +113,10 @@ class HubSpotAdapter:
     def api_calls(self) -> Mapping[str, int]:
         """HTTP requests so far, by endpoint."""
         return dict(self.client.calls)
+
+    def set_request_hook(self, hook: RequestHook | None) -> None:
+        """Called before every HTTP request (the distributed rate budget charges per request)."""
+        self.client.request_hook = hook
 
     # -- SupportsProvisioning --------------------------------------------------------------
     def plan_provision(self, mapping: MappingFile, *, force: bool = False) -> ProvisionPlan:

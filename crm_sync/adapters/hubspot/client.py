@@ -110,6 +110,7 @@ class HubSpotClient:
         self.timeout_s = timeout_s
         self.calls: Counter[str] = Counter()
         self.status_counts: Counter[int] = Counter()
+        self.request_hook: Callable[[str], None] | None = None  # shared rate budget, if any
         self._sdk: Any = None
         self._token_in_use: str | None = None
         self._apis: dict[str, Any] = {}
@@ -140,6 +141,8 @@ class HubSpotClient:
     ) -> Reply:
         """One request under the rate window; a 401 refreshes credentials once and resends."""
         for attempt in (0, 1):
+            if self.request_hook is not None:
+                self.request_hook(endpoint)
             self.window.before(search=search)
             headers: Mapping[str, str] | None = None
             try:

@@ -31,6 +31,7 @@ from crm_sync.adapters.base import (
     RecordRejection,
     RecordUpdate,
     RemoteProperty,
+    RequestHook,
     Stream,
 )
 from crm_sync.adapters.salesforce import provision
@@ -110,6 +111,10 @@ class SalesforceAdapter:
     def api_calls(self) -> Mapping[str, int]:
         """Calls made so far, by operation (collections, bulk2.*, query, ...)."""
         return dict(self.client.calls)
+
+    def set_request_hook(self, hook: RequestHook | None) -> None:
+        """Called before every API call (the distributed rate budget charges per request)."""
+        self.client.request_hook = hook
 
     # --- describe and provisioning ------------------------------------------------------------
 

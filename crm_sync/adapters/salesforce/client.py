@@ -167,6 +167,7 @@ class SalesforceClient:
             self.session.mount("https://", LoopbackAdapter(host, parts.port or 80))
         self.calls: Counter[str] = Counter()
         self.status_counts: Counter[int] = Counter()  # by HTTP status, for the demo/run record
+        self.request_hook: Callable[[str], None] | None = None  # shared rate budget, if any
         self.usage: tuple[int, int] | None = None
         self.refreshes = 0
         self._sf: Salesforce | None = None
@@ -229,6 +230,8 @@ class SalesforceClient:
     def call(self, operation: str, fn: Callable[[Salesforce], T]) -> T:
         """Run one API call; refresh the session once on ``INVALID_SESSION_ID``."""
         for attempt in range(2):
+            if self.request_hook is not None:
+                self.request_hook(operation)
             self.calls[operation] += 1
             try:
                 return fn(self.sf)

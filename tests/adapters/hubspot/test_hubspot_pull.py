@@ -8,6 +8,7 @@ import pytest
 
 from crm_sync.adapters.base import Cursor
 from crm_sync.adapters.hubspot.paging import walk_search
+from crm_sync.distributed.gate import RateGatedAdapter
 from crm_sync.model.activities import ActivityType
 from crm_sync.sandbox.seed import generate_book
 
@@ -124,3 +125,26 @@ def test_pull_of_25000_contacts_in_one_window(adapter, sandbox):
     """25,000 contacts modified in one window: none lost, none duplicated (release size)."""
     _bulk_contacts(sandbox, 25_000)
     _check_once_each(adapter, sandbox, 25_000, EPOCH)
+
+
+class _CountingBudget:
+    """Grants every token at once and counts them."""
+
+    def __init__(self) -> None:
+        self.taken = 0
+
+    def take(self, account: str, *, max_wait: float | None = None) -> float:
+        self.taken += 1
+        return 0.0
+
+
+def test_shared_budget_is_charged_for_every_request_of_an_activities_page(adapter, sandbox):
+    """An activities page costs several HTTP requests; the distributed gate pays for each."""
+    sandbox.load_book(generate_book(5, 8))
+    budget = _CountingBudget()
+    gated = RateGatedAdapter(adapter, budget, "hubspot:test")
+    before = sum(adapter.api_calls().values())
+    pages = list(gated.pull("activities", None, properties=[], page_size=500))
+    made = sum(adapter.api_calls().values()) - before
+    assert made > len(pages), "the test needs pages that span several requests"
+    assert budget.taken == made

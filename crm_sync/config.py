@@ -33,6 +33,7 @@ class Settings(BaseSettings):
     page_size: int = Field(default=100, ge=1, le=10_000)
     overlap_s: float = Field(default=300.0, ge=0)
     lease_ttl_s: float = Field(default=900.0, gt=0)
+    defer_after_s: float = Field(default=0.5, ge=0)
     hubspot_base_url: str | None = None
     salesforce_instance_url: str | None = None
     hubspot_access_token: SecretStr | None = Field(

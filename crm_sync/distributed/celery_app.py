@@ -6,8 +6,15 @@ worker``) on any number of machines, all pointing at the same ``CRM_SYNC_BROKER_
 fans out one cycle every ``CRM_SYNC_DISPATCH_EVERY_S`` seconds:
 
 ``dispatch`` → per account a chord of ``pull_stream`` tasks (one per object type) whose callback is
-``sync_account`` (compute + push under the account's lease). Webhooks enqueue ``sync_account``
-alone, for the records they marked for recompute.
+``sync_account`` with ``pulled=True`` (compute + push under the account's lease). A
+``sync_account`` sent on its own (webhooks, ``send_task``) starts that same cycle, so every pull
+runs in its own task.
+
+A task whose account has no API token soon does not sleep in its worker: it stops at a safe point
+(:class:`~crm_sync.errors.RateDeferred`) and retries itself with the countdown the budget named,
+so while one account waits for its limit the worker serves the others. Deferral retries are
+unlimited — each one waits for a token that the budget guarantees will come — and each pull
+resumes from its stored cursor, each push attempt from its queued work.
 
 Reliability settings: ``acks_late`` with ``prefetch_multiplier=1`` so a killed worker's task is
 redelivered rather than lost (every task is idempotent: pulls upsert and advance cursors forward
@@ -25,9 +32,9 @@ from typing import Any
 from celery import Celery, chord
 
 from crm_sync.distributed.runner import STREAMS, Runtime, pull_stream, sync_account
-from crm_sync.errors import LockHeld
+from crm_sync.errors import LockHeld, RateDeferred
 
-__all__ = ["app", "dispatch_all"]
+__all__ = ["app", "cycle", "dispatch_all", "enqueue_sync"]
 
 BROKER = os.environ.get("CRM_SYNC_BROKER_URL", "redis://127.0.0.1:6379/0")
 QUEUE = os.environ.get("CRM_SYNC_QUEUE", "crm_sync")
@@ -63,41 +70,61 @@ def runtime() -> Runtime:
     return _runtime
 
 
-def _pull(name: str, stream: str) -> dict[str, Any]:
-    """Task body: one account, one object type."""
+def _pull(task: Any, name: str, stream: str) -> dict[str, Any]:
+    """Task body: one account, one object type; re-queued while the account's budget is dry."""
     if stream not in STREAMS:
         msg = f"unknown stream '{stream}'"
         raise ValueError(msg)
-    return pull_stream(runtime(), name, stream)  # narrowed to a Stream by the check above
+    try:
+        resume = bool(task.request.retries)  # a deferred pull continues where it stopped
+        return pull_stream(runtime(), name, stream, defer=True, resume=resume)
+    except RateDeferred as exc:
+        raise task.retry(countdown=exc.retry_in, exc=exc) from exc
 
 
 def _sync(
-    task: Any, _pulled: Any = None, name: str = "", reason: str = "schedule"
+    task: Any,
+    _pulled: Any = None,
+    name: str = "",
+    reason: str = "schedule",
+    pulled: bool = False,
 ) -> dict[str, Any]:
-    """Task body: compute and push one account under its lease."""
+    """Task body: compute and push one account under its lease (after this cycle's pulls)."""
+    if not pulled:  # asked for on its own: pull every stream first, each in its own task
+        cycle(name, reason).delay()
+        return {"account": name, "status": "cycle_started", "reason": reason}
     try:
-        record = sync_account(runtime(), name)
+        record = sync_account(runtime(), name, pull=False, defer=True)
+    except RateDeferred as exc:
+        raise task.retry(countdown=exc.retry_in, exc=exc) from exc
     except LockHeld as exc:
         if reason == "webhook":
-            raise task.retry(countdown=2.0, max_retries=30) from exc
+            raise task.retry(countdown=2.0, max_retries=30, exc=exc) from exc
         return {"account": name, "status": "skipped", "holder": exc.holder}
     return {"account": name, **record.to_dict()}
 
 
+def cycle(name: str, reason: str = "schedule") -> Any:
+    """One account's cycle: pull every object type in parallel, then compute and push."""
+    pulls = [pull_stream_task.si(name, stream) for stream in STREAMS]
+    return chord(pulls, sync_account_task.s(name=name, reason=reason, pulled=True))
+
+
 def dispatch_all(names: list[str] | None = None) -> list[str]:
-    """Fan out one cycle: per account, pull every object type in parallel, then sync it."""
+    """Fan out one cycle per account."""
     accounts = names or sorted(runtime().accounts)
     for name in accounts:
-        pulls = [pull_stream_task.si(name, stream) for stream in STREAMS]
-        chord(pulls)(sync_account_task.s(name=name, reason="schedule"))
+        cycle(name, "schedule").delay()
     return accounts
 
 
-pull_stream_task: Any = app.task(name="crm_sync.pull_stream")(_pull)
-sync_account_task: Any = app.task(name="crm_sync.sync_account", bind=True)(_sync)
+# max_retries=None: deferral retries are unbounded by design (see the module docstring); the
+# webhook lease retry passes its own bound.
+pull_stream_task: Any = app.task(name="crm_sync.pull_stream", bind=True, max_retries=None)(_pull)
+sync_account_task: Any = app.task(name="crm_sync.sync_account", bind=True, max_retries=None)(_sync)
 dispatch_task: Any = app.task(name="crm_sync.dispatch")(dispatch_all)
 
 
 def enqueue_sync(name: str, *, reason: str = "webhook", countdown: float = 1.0) -> None:
-    """Ask a worker to sync ``name`` soon (webhooks); a short delay coalesces bursts."""
+    """Ask a worker to start a cycle for ``name`` soon (webhooks); a short delay coalesces bursts."""
     sync_account_task.apply_async(kwargs={"name": name, "reason": reason}, countdown=countdown)

@@ -14,6 +14,13 @@ Three guarantees hold however many workers run:
 * the account's API limit — every call goes through :class:`RateGatedAdapter` and the account's
   row of the shared :class:`SharedRateBudget`.
 
+Celery tasks pass ``defer=True``: when the account's next token is more than
+``CRM_SYNC_DEFER_AFTER_S`` away, the work stops at a safe point with
+:class:`~crm_sync.errors.RateDeferred` and the task is re-queued, so a worker serves other
+accounts instead of sleeping in its slot. That is what lets N workers keep 20 accounts busy up to
+the sum of their limits (``bench/bench_distributed.py``). In-process callers keep the default
+(wait for the token), which never raises it.
+
 .. versionadded:: 0.2
 """
 
@@ -73,7 +80,7 @@ class Runtime:
             self._built[name] = build(self.accounts[name], self.settings)
         return self._built[name]
 
-    def gated(self, name: str) -> tuple[Built, RateGatedAdapter, str]:
+    def gated(self, name: str, *, defer: bool = False) -> tuple[Built, RateGatedAdapter, str]:
         """The account's adapter behind its shared rate budget, and its store key."""
         built = self.built(name)
         key = account_key(built.adapter)
@@ -82,7 +89,8 @@ class Runtime:
             # A file-persisted fake CRM is shared with other processes: re-read it every task.
             fresh = make_adapter(built.spec, built.settings, built.mapping)
             built = replace(built, adapter=fresh)
-        return built, RateGatedAdapter(built.adapter, self.budget, key), key
+        after = self.settings.defer_after_s if defer else None
+        return built, RateGatedAdapter(built.adapter, self.budget, key, defer_after_s=after), key
 
     def options(self, built: Built) -> RunOptions:
         """Run options from settings; the per-process bucket is off (the shared one paces)."""
@@ -106,9 +114,16 @@ def _env(name: str, default: str) -> str:
     return os.environ.get(name, default)
 
 
-def pull_stream(rt: Runtime, name: str, stream: Stream) -> dict[str, Any]:
-    """Pull one stream of one account into the store; skipped when another worker pulls it."""
-    built, adapter, key = rt.gated(name)
+def pull_stream(
+    rt: Runtime, name: str, stream: Stream, *, defer: bool = False, resume: bool = False
+) -> dict[str, Any]:
+    """Pull one stream of one account into the store; skipped when another worker pulls it.
+
+    With ``defer``, raises RateDeferred between pages when the account's budget is dry; the
+    pages already stored stay. The re-queued task passes ``resume`` to continue from the exact
+    stored cursor rather than re-reading the overlap window.
+    """
+    built, adapter, key = rt.gated(name, defer=defer)
     options = rt.options(built)
     ctx = RunContext(
         adapter, built.mapping, built.computer, rt.store, options, key, CallGate(None, None)
@@ -119,7 +134,7 @@ def pull_stream(rt: Runtime, name: str, stream: Stream) -> dict[str, Any]:
     try:
         with Lease(rt.store, f"{key}#pull:{stream}", new_holder_id(), options.lease_ttl_s):
             # The engine's own page loop and page store: same cursor and crash-safety rules.
-            for page in pull._pages(ctx, stream, props):
+            for page in pull._pages(ctx, stream, props, resume=resume):
                 pull._store_page(ctx, page, entity)
                 pages += 1
     except LockHeld as exc:
@@ -134,7 +149,20 @@ def pull_stream(rt: Runtime, name: str, stream: Stream) -> dict[str, Any]:
     }
 
 
-def sync_account(rt: Runtime, name: str) -> RunRecord:
-    """Compute and push one account (a full incremental run); raises LockHeld when taken."""
-    built, adapter, _ = rt.gated(name)
-    return run_sync(adapter, built.mapping, built.computer, rt.store, rt.options(built))
+def sync_account(rt: Runtime, name: str, *, pull: bool = True, defer: bool = False) -> RunRecord:
+    """Compute and push one account under its lease; raises LockHeld when another holds it.
+
+    ``pull=False`` when this cycle's :func:`pull_stream` tasks already pulled every stream.
+    With ``defer``, raises RateDeferred before a push batch the budget cannot pay for soon (the
+    run is recorded ``deferred``; confirmed batches stay, and the next attempt pushes the rest).
+    The two do not combine: a re-queued run would restart its pull at the first stream each
+    time, so deferring work pulls in :func:`pull_stream` tasks first.
+    """
+    if pull and defer:
+        msg = "sync_account(defer=True) needs pull=False: pull each stream with pull_stream first"
+        raise ValueError(msg)
+    built, adapter, _ = rt.gated(name, defer=defer)
+    options = replace(rt.options(built), pull=pull)
+    if defer:
+        options.before_batch = adapter.checkpoint
+    return run_sync(adapter, built.mapping, built.computer, rt.store, options)

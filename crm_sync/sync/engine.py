@@ -4,7 +4,9 @@ The CLI (``crm-sync run``), the worker, the demo and :func:`crm_sync.run` all ca
 :func:`run_sync`. A run that meets a daily-quota refusal or its own API budget stops cleanly with
 status ``quota_stopped``: every completed page, result and confirmed push is already stored, and the
 next run resumes from there. A run asked to stop (SIGTERM) stops between batches with status
-``stopped``. Any other failure marks the run ``failed`` (with a redacted message) and re-raises.
+``stopped``. A distributed run whose account budget has no token soon is recorded ``deferred`` and
+re-raises :class:`~crm_sync.errors.RateDeferred` so its task is re-queued; it stopped at a safe
+point. Any other failure marks the run ``failed`` (with a redacted message) and re-raises.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from crm_sync.adapters.base import CrmAdapter
-from crm_sync.errors import QuotaExhausted, redact
+from crm_sync.errors import QuotaExhausted, RateDeferred, redact
 from crm_sync.mapping.load import MappingFile
 from crm_sync.model.frames import today
 from crm_sync.store import schema as t
@@ -46,7 +48,7 @@ class RunRecord:
 
     id: int
     account: str
-    status: str  # ok | quota_stopped | stopped | failed
+    status: str  # ok | quota_stopped | stopped | deferred | failed
     dry_run: bool
     as_of: str
     counts: dict[str, int] = field(default_factory=dict)
@@ -118,7 +120,8 @@ def run_sync(
         status = "ok"
         started = time.perf_counter()
         try:
-            _timed(ctx, "pull", lambda: pull_all(ctx))
+            if options.pull:
+                _timed(ctx, "pull", lambda: pull_all(ctx))
             _timed(ctx, "compute", lambda: compute_phase(ctx))
             _timed(ctx, "push", lambda: push_phase(ctx, lease.renew))
             if not options.dry_run:
@@ -128,6 +131,9 @@ def run_sync(
             ctx.errors.append({"type": type(exc).__name__, "message": redact(str(exc))})
         except StopRequested:
             status = "stopped"
+        except RateDeferred:
+            _finish(ctx, "deferred", started)
+            raise
         except Exception as exc:
             ctx.errors.append({"type": type(exc).__name__, "message": redact(str(exc))})
             _finish(ctx, "failed", started)

@@ -58,6 +58,11 @@ class RunOptions:
     ``budget`` caps API calls per run (a share of the daily quota); ``rate``/``burst`` pace calls
     client-side. ``overlap_s`` re-reads that many seconds before the stored cursor, because CRM
     search indexes lag writes; re-read records are de-duplicated by content.
+
+    ``pull=False`` skips the pull phase: distributed cycles pull each stream in its own task
+    first. ``before_batch`` runs before each push batch is journalled; the distributed runner
+    uses it to take the account's shared token there, so a deferral
+    (:class:`~crm_sync.errors.RateDeferred`) never leaves a journalled batch unsent.
     """
 
     dry_run: bool = False
@@ -73,6 +78,8 @@ class RunOptions:
     holder: str | None = None
     progress: Progress = field(default_factory=NoProgress)
     should_stop: Callable[[], bool] = lambda: False
+    pull: bool = True
+    before_batch: Callable[[], None] = lambda: None
 
 
 @dataclass

@@ -3,7 +3,12 @@
 Cursor semantics (dlt's, CONVENTIONS §6): closed start at ``cursor - overlap``; records re-read
 inside the overlap are de-duplicated by content hash, so they neither count as new data nor
 trigger work; the cursor only moves forward, and only in the transaction that stored its page.
-A transient failure mid-stream restarts the stream from the last stored cursor.
+
+The overlap is for index lag *between* pulls. A pull that resumes mid-stream — after a transient
+failure, or a distributed pull re-queued by its rate budget — continues from the exact stored
+``(modified, id)`` position instead: moving back again would re-read every page inside the overlap
+on each resume, and when a bulk import gave thousands of records one timestamp, a pull resumed
+after every page would never get past them.
 
 List-membership fields (``pull: {contact: {field: {list: ...}}}``) arrive as snapshot pages
 (:attr:`PullPage.memberships`) at the end of every pull of a stream, because a membership change
@@ -42,18 +47,23 @@ def since(stored: Cursor | None, overlap_s: float) -> Cursor | None:
     return Cursor(stored.modified_at - dt.timedelta(seconds=overlap_s), "")
 
 
-def _pages(ctx: RunContext, stream: Stream, props: list[str]) -> Iterator[PullPage]:
+def _pages(
+    ctx: RunContext, stream: Stream, props: list[str], *, resume: bool = False
+) -> Iterator[PullPage]:
+    """The stream's pages from the stored cursor; ``resume`` continues a pull cut short."""
     it: Iterator[PullPage] | None = None
 
     def fetch() -> PullPage | None:
-        nonlocal it
+        nonlocal it, resume
         if it is None:
-            start = since(ctx.store.get_cursor(ctx.account, stream), ctx.options.overlap_s)
+            stored = ctx.store.get_cursor(ctx.account, stream)
+            start = stored if resume else since(stored, ctx.options.overlap_s)
             it = ctx.adapter.pull(stream, start, properties=props, page_size=ctx.options.page_size)
         try:
             return next(it, None)
         except Exception:
-            it = None  # a failed generator is finished: restart from the stored cursor
+            it = None  # a failed generator is finished: resume from the stored cursor
+            resume = True
             raise
 
     while True:

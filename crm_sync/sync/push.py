@@ -189,6 +189,7 @@ def push_phase(ctx: RunContext, renew: Any) -> None:
             ctx.check_stop()
             if not renew():  # our lease expired and another worker took it over: stop pushing
                 _lease_lost(ctx)
+            ctx.options.before_batch()  # may defer the run (RateDeferred): nothing journalled yet
             batch = updates[start : start + size]
             _push_batch(ctx, batch, rules)
             crash_point("push.batch_done")

@@ -61,9 +61,9 @@ class MeteredAdapter(InMemoryAdapter):
         finally:
             os.close(fd)
 
-    def _call(self, endpoint: str) -> Any:
+    def _serve(self, endpoint: str) -> Any:
         self._log(f"call {endpoint}")
-        return super()._call(endpoint)
+        return super()._serve(endpoint)
 
     def push(self, updates: Any) -> Any:
         self._log("push-start")
@@ -96,10 +96,10 @@ class NetworkAdapter(MeteredAdapter):
         self.uplink_s = min(0.02, self.latency_s[0])
         self.rng = random.Random()
 
-    def _call(self, endpoint: str) -> Any:
+    def _serve(self, endpoint: str) -> Any:
         time.sleep(self.uplink_s)
         try:
-            return super()._call(endpoint)
+            return super()._serve(endpoint)
         finally:
             lo, hi = self.latency_s
             time.sleep(self.rng.uniform(lo, hi) - self.uplink_s)
@@ -186,3 +186,14 @@ def max_in_window(stamps: list[float], window: float) -> int:
             lo += 1
         best = max(best, hi - lo + 1)
     return best
+
+
+class SmallBatchAdapter(MeteredAdapter):
+    """Pushes at most five records per call, so one account's push spans many batches."""
+
+    max_batch = 5
+
+
+def small_batches(spec: Any) -> SmallBatchAdapter:
+    """Account factory for accounts files: ``factory: crmfake:small_batches``."""
+    return SmallBatchAdapter(spec.crm_id or spec.name, path=spec.crm_file)

@@ -10,13 +10,17 @@ needs to know, by name, how to reach each one and what its API limit is. The fil
         crm_id: "4711"             # HubSpot portalId / Salesforce org id (webhooks route by it)
         rate: {max_calls: 100, per_s: 10, headroom: 0.1}
         token_env: ACME_HUBSPOT_TOKEN   # the variable holding this account's token
+        base_url: https://api.hubapi.com  # optional; Salesforce: the org's My Domain URL
         mapping: mappings/hubspot.yaml  # optional; default mappings/<target>.yaml
         model: mappings/model.yaml      # optional
 
 Secrets never appear here: ``token_env`` names an environment variable. ``crm_file`` (memory
 target) and ``computer`` (``module:attribute``, a :class:`~crm_sync.sync.Computer` factory) exist
-for tests, benchmarks and offline trials; ``factory`` (``module:attribute``, called with the
-spec) builds a custom adapter, e.g. a metered fake CRM.
+for tests, benchmarks and offline trials; ``factory`` (``module:attribute``, called with the spec)
+builds a custom adapter, e.g. a metered fake CRM. ``base_url`` is the account's API root: each
+Salesforce org has its own instance URL, so a deployment serving several orgs needs it per account
+(it overrides ``CRM_SYNC_SALESFORCE_INSTANCE_URL`` / ``CRM_SYNC_HUBSPOT_BASE_URL``, which also
+points an account at the sandbox).
 
 .. versionadded:: 0.2
 """
@@ -43,6 +47,7 @@ from crm_sync.sync.computer import Computer, RulesComputer
 __all__ = ["AccountSpec", "Built", "build", "load_accounts", "make_adapter"]
 
 _TOKEN_FIELD = {"hubspot": "hubspot_access_token", "salesforce": "salesforce_access_token"}
+_URL_FIELD = {"hubspot": "hubspot_base_url", "salesforce": "salesforce_instance_url"}
 
 
 @dataclass(frozen=True)
@@ -54,6 +59,7 @@ class AccountSpec:
     crm_id: str = ""
     rate: RateLimit = field(default_factory=lambda: RateLimit(100, 10.0, 0.1))
     token_env: str | None = None
+    base_url: str | None = None
     mapping: Path | None = None
     model: Path | None = None
     crm_file: Path | None = None
@@ -87,6 +93,7 @@ def _spec(raw: dict[str, Any], where: str) -> AccountSpec:
                 float(rate.get("headroom", 0.1)),
             ),
             token_env=raw.get("token_env"),
+            base_url=raw.get("base_url"),
             computer=raw.get("computer"),
             factory=raw.get("factory"),
             page_size=raw.get("page_size"),
@@ -123,7 +130,9 @@ def make_adapter(spec: AccountSpec, settings: Settings, mapping: MappingFile) ->
     if spec.factory:
         custom: CrmAdapter = _import(spec.factory)(spec)
         return custom
-    adapter = resolve_adapter(spec.target, settings, mapping, spec.crm_file)
+    # A HubSpot crm_id is the portalId the adapter would otherwise fetch with an unmetered request.
+    portal = spec.crm_id if spec.target == "hubspot" and spec.crm_id else None
+    adapter = resolve_adapter(spec.target, settings, mapping, spec.crm_file, account=portal)
     if spec.target == "memory" and spec.crm_id:
         adapter.account = spec.crm_id
     return adapter
@@ -146,6 +155,11 @@ def build(spec: AccountSpec, base: Settings | None = None) -> Built:
             msg = f"account {spec.name}: environment variable {spec.token_env} is not set"
             raise ConfigError(msg)
         overrides[_TOKEN_FIELD[spec.target]] = SecretStr(token)
+    if spec.base_url:
+        if spec.target not in _URL_FIELD:
+            msg = f"account {spec.name}: base_url applies to hubspot and salesforce accounts only"
+            raise ConfigError(msg)
+        overrides[_URL_FIELD[spec.target]] = spec.base_url.rstrip("/")
     settings = base.model_copy(update=overrides) if overrides else base
     computer = _computer(spec, settings)
     mapping_target = "hubspot" if spec.target == "memory" else spec.target

@@ -34,12 +34,20 @@ def open_store(settings: Settings) -> Store:
 
 
 def resolve_adapter(
-    target: str, settings: Settings, mapping: MappingFile | None, crm_file: Path | None = None
+    target: str,
+    settings: Settings,
+    mapping: MappingFile | None,
+    crm_file: Path | None = None,
+    *,
+    account: str | None = None,
 ) -> CrmAdapter:
-    """Build the adapter for ``target``; memory needs no credentials (``crm_file`` persists it)."""
+    """Build the adapter for ``target``; memory needs no credentials (``crm_file`` persists it).
+
+    ``account`` (a HubSpot portalId already known, e.g. from the accounts file) spares the
+    adapter the account-info request it would otherwise make before any rate budget is attached.
+    """
     if target == "memory":
-        account = crm_file.stem if crm_file else "memory-1"
-        return InMemoryAdapter(account, path=crm_file)
+        return InMemoryAdapter(crm_file.stem if crm_file else "memory-1", path=crm_file)
     if target not in TARGETS:
         msg = f"unknown target '{target}'; use one of {', '.join(TARGETS)}"
         raise ConfigError(msg)
@@ -52,7 +60,7 @@ def resolve_adapter(
             f"(crm_sync.adapters.{target}.from_settings); use --target memory for a local trial"
         )
         raise ConfigError(msg) from exc
-    adapter: CrmAdapter = factory(settings, mapping)
+    adapter: CrmAdapter = factory(settings, mapping, **({"account": account} if account else {}))
     return adapter
 
 

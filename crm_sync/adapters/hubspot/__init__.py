@@ -17,12 +17,17 @@ from crm_sync.mapping.load import MappingFile, load_mapping_file
 __all__ = ["HubSpotAdapter", "from_settings"]
 
 
-def from_settings(settings: Settings, mapping: MappingFile | None) -> HubSpotAdapter:
-    """Build the adapter from settings and the HubSpot mapping (loaded from disk when None)."""
+def from_settings(
+    settings: Settings, mapping: MappingFile | None, *, account: str | None = None
+) -> HubSpotAdapter:
+    """Build the adapter from settings and the HubSpot mapping (loaded from disk when None).
+
+    ``account`` is the portalId when the caller knows it; otherwise the adapter asks HubSpot.
+    """
     mapping = mapping or load_mapping_file(settings.mapping_path("hubspot"))
     base_url = settings.hubspot_base_url
     token = settings.hubspot_access_token
     auth = token_source_from_env(
         token.get_secret_value() if token is not None else None, exchange_refresh_token(base_url)
     )
-    return HubSpotAdapter(HubSpotClient(base_url, auth), mapping)
+    return HubSpotAdapter(HubSpotClient(base_url, auth), mapping, account=account)

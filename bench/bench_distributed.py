@@ -58,7 +58,7 @@ TIGHT = (10, 10.0)  # 10 calls per 10 s per account -> 20 accounts: 20 calls/s a
 WORKERS = (1, 2, 4, 8)
 
 
-def _reset_pg() -> None:
+def reset_pg() -> None:
     engine = create_engine(PG)
     with engine.begin() as conn:
         conn.execute(text("DROP SCHEMA public CASCADE"))
@@ -107,10 +107,71 @@ def _finished(store: Store) -> int:
         return int(conn.execute(q).scalar_one())
 
 
-def _cycle(workers: int, limit: tuple[int, float], companies: int) -> dict[str, Any]:
+def timed_cycle(
+    workers: int, accounts_file: Path, accounts: int, *, timeout: float, env: dict[str, str]
+) -> dict[str, Any]:
+    """Start ``workers`` solo Celery workers, dispatch one cycle, time it until ``accounts`` are ok.
+
+    Workers (on a fresh queue, the bench Redis and PostgreSQL, ``env`` added) are pinged before
+    the clock starts and stopped afterwards; returns the wall seconds and the machine's and the
+    workers' CPU (% of all cores) over the timed part.
+    """
     from celery import Celery
 
-    _reset_pg()
+    queue = f"bench-{uuid.uuid4().hex[:8]}"
+    env = {
+        **os.environ,
+        "CRM_SYNC_BROKER_URL": REDIS,
+        "CRM_SYNC_QUEUE": queue,
+        "CRM_SYNC_STORE_URL": PG,
+        "CRM_SYNC_ACCOUNTS_FILE": str(accounts_file),
+        "CRM_SYNC_OVERLAP_S": "0",
+        **env,
+    }
+    cmd = [sys.executable, "-m", "celery", "-A", "crm_sync.distributed.celery_app", "worker"]
+    cmd += ["--pool", "solo", "--loglevel", "ERROR", "-Q", queue]
+    cmd += ["--without-gossip", "--without-mingle", "--without-heartbeat"]
+    wnames = [f"b{i}-{queue}@bench" for i in range(workers)]
+    procs = [
+        subprocess.Popen([*cmd, "-n", n], env=env, cwd=ROOT, stdout=subprocess.DEVNULL)
+        for n in wnames
+    ]
+    client = Celery(broker=REDIS, backend=REDIS)
+    store = Store.open(PG)
+    try:
+        _wait_ready(client, wnames)
+        pids = [p.pid for p in procs]
+        busy0, total0 = _machine_ticks()
+        mine0 = _proc_ticks(pids)
+        start = time.perf_counter()
+        client.send_task("crm_sync.dispatch", args=[None], queue=queue)
+        done = 0
+        while done < accounts and time.perf_counter() - start < timeout:
+            time.sleep(0.1)
+            done = _finished(store)
+        elapsed = time.perf_counter() - start
+        busy1, total1 = _machine_ticks()
+        mine1 = _proc_ticks(pids)
+    finally:
+        store.close()
+        for p in procs:
+            p.terminate()
+        for p in procs:
+            p.wait(timeout=30)
+        client.close()
+    if done < accounts:
+        msg = f"only {done} of {accounts} accounts finished in {timeout:.0f} s"
+        raise RuntimeError(msg)
+    hz = os.sysconf("SC_CLK_TCK")
+    return {
+        "seconds": elapsed,
+        "cpu_machine": 100.0 * (busy1 - busy0) / max(total1 - total0, 1),
+        "cpu_workers": 100.0 * (mine1 - mine0) / hz / elapsed / (os.cpu_count() or 1),
+    }
+
+
+def _cycle(workers: int, limit: tuple[int, float], companies: int) -> dict[str, Any]:
+    reset_pg()
     max_calls, per_s = limit
     with tempfile.TemporaryDirectory() as tmp_s:
         tmp = Path(tmp_s)
@@ -125,50 +186,11 @@ def _cycle(workers: int, limit: tuple[int, float], companies: int) -> dict[str, 
             page_size=10,
             factory="crmfake:networked",
         )
-        queue = f"bench-{uuid.uuid4().hex[:8]}"
-        env = {
-            **os.environ,
-            "CRM_SYNC_BROKER_URL": REDIS,
-            "CRM_SYNC_QUEUE": queue,
-            "CRM_SYNC_STORE_URL": PG,
-            "CRM_SYNC_ACCOUNTS_FILE": str(accounts),
-            "CRM_SYNC_OVERLAP_S": "0",
+        extra = {
             "CRMFAKE_LATENCY_MS": LATENCY_MS,
             "PYTHONPATH": str(ROOT / "tests" / "distributed"),
         }
-        cmd = [sys.executable, "-m", "celery", "-A", "crm_sync.distributed.celery_app", "worker"]
-        cmd += ["--pool", "solo", "--loglevel", "ERROR", "-Q", queue]
-        cmd += ["--without-gossip", "--without-mingle", "--without-heartbeat"]
-        wnames = [f"b{i}-{queue}@bench" for i in range(workers)]
-        procs = [
-            subprocess.Popen([*cmd, "-n", n], env=env, stdout=subprocess.DEVNULL) for n in wnames
-        ]
-        client = Celery(broker=REDIS, backend=REDIS)
-        store = Store.open(PG)
-        try:
-            _wait_ready(client, wnames)
-            pids = [p.pid for p in procs]
-            busy0, total0 = _machine_ticks()
-            mine0 = _proc_ticks(pids)
-            start = time.perf_counter()
-            client.send_task("crm_sync.dispatch", args=[None], queue=queue)
-            done = 0
-            while done < ACCOUNTS and time.perf_counter() - start < 240:
-                time.sleep(0.1)
-                done = _finished(store)
-            elapsed = time.perf_counter() - start
-            busy1, total1 = _machine_ticks()
-            mine1 = _proc_ticks(pids)
-        finally:
-            store.close()
-            for p in procs:
-                p.terminate()
-            for p in procs:
-                p.wait(timeout=30)
-            client.close()
-        if done < ACCOUNTS:
-            msg = f"only {done} of {ACCOUNTS} accounts finished in 240 s"
-            raise RuntimeError(msg)
+        timing = timed_cycle(workers, accounts, ACCOUNTS, timeout=240, env=extra)
         logs = {n: read_log(tmp / f"{n}.json") for n in names}
     stamps = {n: [t for t, _, w in log if w.startswith("call")] for n, log in logs.items()}
     calls = sum(len(s) for s in stamps.values())
@@ -176,15 +198,13 @@ def _cycle(workers: int, limit: tuple[int, float], companies: int) -> dict[str, 
     if max_calls < 100 and worst > max_calls:
         msg = f"an account saw {worst} calls in {per_s:g} s (limit {max_calls})"
         raise AssertionError(msg)
-    hz = os.sysconf("SC_CLK_TCK")
+    elapsed = timing["seconds"]
     return {
-        "seconds": elapsed,
+        **timing,
         "records_per_s": ACCOUNTS * companies * 3 / elapsed,
         "calls": calls,
         "calls_per_s": calls / elapsed,
         "worst_window": worst,
-        "cpu_machine": 100.0 * (busy1 - busy0) / max(total1 - total0, 1),
-        "cpu_workers": 100.0 * (mine1 - mine0) / hz / elapsed / (os.cpu_count() or 1),
     }
 
 

@@ -28,26 +28,15 @@ reported so a CPU bound would be visible.
 
 from __future__ import annotations
 
-import os
 import random
-import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from pathlib import Path
 from typing import Any
 
 from bench import ROOT, bench_scale
-from bench.bench_distributed import (
-    PG,
-    REDIS,
-    _finished,
-    _machine_ticks,
-    _proc_ticks,
-    _reset_pg,
-    _wait_ready,
-)
+from bench.bench_distributed import reset_pg, timed_cycle
 from crm_sync.adapters.hubspot import from_settings
 from crm_sync.config import Settings
 from crm_sync.distributed.budget import RateLimit
@@ -55,7 +44,6 @@ from crm_sync.mapping.load import load_mapping_file
 from crm_sync.sandbox.http import Request, Response, SandboxServer
 from crm_sync.sandbox.hubspot import HubSpotSandbox
 from crm_sync.sandbox.seed import generate_book
-from crm_sync.store.sql import Store
 from crm_sync.sync.computer import RulesComputer
 
 sys.path.insert(0, str(ROOT / "tests" / "distributed"))
@@ -128,7 +116,7 @@ def _accounts_file(tmp: Path, portals: list[Portal], limit: RateLimit) -> Path:
 
 
 def _cycle(workers: int, limit: RateLimit, size: int) -> dict[str, Any]:
-    _reset_pg()
+    reset_pg()
     portals = [Portal(i, size) for i in range(PORTALS)]
     try:
         for portal in portals:
@@ -143,63 +131,16 @@ def _cycle(workers: int, limit: RateLimit, size: int) -> dict[str, Any]:
 
 
 def _timed(workers: int, accounts: Path, portals: list[Portal]) -> dict[str, Any]:
-    from celery import Celery
-
-    queue = f"bench-{uuid.uuid4().hex[:8]}"
-    env = {
-        **os.environ,
-        "CRM_SYNC_BROKER_URL": REDIS,
-        "CRM_SYNC_QUEUE": queue,
-        "CRM_SYNC_STORE_URL": PG,
-        "CRM_SYNC_ACCOUNTS_FILE": str(accounts),
-        "CRM_SYNC_OVERLAP_S": "0",
-        **{f"BENCH_PORTAL_{i}_TOKEN": p.token for i, p in enumerate(portals)},
-    }
-    cmd = [sys.executable, "-m", "celery", "-A", "crm_sync.distributed.celery_app", "worker"]
-    cmd += ["--pool", "solo", "--loglevel", "ERROR", "-Q", queue]
-    cmd += ["--without-gossip", "--without-mingle", "--without-heartbeat"]
-    wnames = [f"s{i}-{queue}@bench" for i in range(workers)]
-    procs = [
-        subprocess.Popen([*cmd, "-n", n], env=env, cwd=ROOT, stdout=subprocess.DEVNULL)
-        for n in wnames
-    ]
-    client = Celery(broker=REDIS, backend=REDIS)
-    store = Store.open(PG)
-    try:
-        _wait_ready(client, wnames)
-        pids = [p.pid for p in procs]
-        busy0, total0 = _machine_ticks()
-        mine0 = _proc_ticks(pids)
-        start = time.perf_counter()
-        client.send_task("crm_sync.dispatch", args=[None], queue=queue)
-        done = 0
-        while done < PORTALS and time.perf_counter() - start < 600:
-            time.sleep(0.1)
-            done = _finished(store)
-        elapsed = time.perf_counter() - start
-        busy1, total1 = _machine_ticks()
-        mine1 = _proc_ticks(pids)
-    finally:
-        store.close()
-        for p in procs:
-            p.terminate()
-        for p in procs:
-            p.wait(timeout=30)
-        client.close()
-    if done < PORTALS:
-        msg = f"only {done} of {PORTALS} accounts finished in 600 s"
-        raise RuntimeError(msg)
+    tokens = {f"BENCH_PORTAL_{i}_TOKEN": p.token for i, p in enumerate(portals)}
+    timing = timed_cycle(workers, accounts, PORTALS, timeout=600, env=tokens)
     admitted = [[t for t, status in p.admitted if status != 429] for p in portals]
     requests = sum(len(a) for a in admitted)
-    hz = os.sysconf("SC_CLK_TCK")
     return {
-        "seconds": elapsed,
+        **timing,
         "requests": requests,
-        "requests_per_s": requests / elapsed,
+        "requests_per_s": requests / timing["seconds"],
         "refused_429": sum(1 for p in portals for _, status in p.admitted if status == 429),
         "worst_window": max(max_in_window(a, WINDOW_S) for a in admitted),
-        "cpu_machine": 100.0 * (busy1 - busy0) / max(total1 - total0, 1),
-        "cpu_workers": 100.0 * (mine1 - mine0) / hz / elapsed / (os.cpu_count() or 1),
     }
 
 

@@ -12,7 +12,8 @@ runs in its own task.
 
 A task whose account has no API token soon does not sleep in its worker: it stops at a safe point
 (:class:`~crm_sync.errors.RateDeferred`) and retries itself with the countdown the budget named,
-so while one account waits for its limit the worker serves the others. Deferral retries are
+so while one account waits for its limit the worker serves the others (:func:`requeue_in`: due
+a little early, so the re-queue's own delay is not lost). Deferral retries are
 unlimited — each one waits for a token that the budget guarantees will come — and each pull
 resumes from its stored cursor, each push attempt from its queued work.
 
@@ -34,7 +35,7 @@ from celery import Celery, chord
 from crm_sync.distributed.runner import STREAMS, Runtime, pull_stream, sync_account
 from crm_sync.errors import LockHeld, RateDeferred
 
-__all__ = ["app", "cycle", "dispatch_all", "enqueue_sync"]
+__all__ = ["app", "cycle", "dispatch_all", "enqueue_sync", "requeue_in"]
 
 BROKER = os.environ.get("CRM_SYNC_BROKER_URL", "redis://127.0.0.1:6379/0")
 QUEUE = os.environ.get("CRM_SYNC_QUEUE", "crm_sync")
@@ -70,6 +71,18 @@ def runtime() -> Runtime:
     return _runtime
 
 
+def requeue_in(exc: RateDeferred, defer_after_s: float) -> float:
+    """Countdown for a deferred task: due shortly *before* its token, not at the same moment.
+
+    Re-queueing costs a broker round trip, a worker pick-up and the task's set-up (tens to a few
+    hundred ms). Arriving half the deferral threshold early overlaps that with the refill; the
+    rest of the wait is then short enough to sleep in the worker rather than defer again. Timed
+    at the token, each deferral lost that delay: 20 accounts on 4 workers reached ~79 % of the
+    accounts' combined limit instead of ~98 % (bench_distributed, tight limit).
+    """
+    return max(exc.retry_in - defer_after_s / 2, 0.0)
+
+
 def _pull(task: Any, name: str, stream: str) -> dict[str, Any]:
     """Task body: one account, one object type; re-queued while the account's budget is dry."""
     if stream not in STREAMS:
@@ -79,7 +92,9 @@ def _pull(task: Any, name: str, stream: str) -> dict[str, Any]:
         resume = bool(task.request.retries)  # a deferred pull continues where it stopped
         return pull_stream(runtime(), name, stream, defer=True, resume=resume)
     except RateDeferred as exc:
-        raise task.retry(countdown=exc.retry_in, exc=exc) from exc
+        raise task.retry(
+            countdown=requeue_in(exc, runtime().settings.defer_after_s), exc=exc
+        ) from exc
 
 
 def _sync(
@@ -96,7 +111,9 @@ def _sync(
     try:
         record = sync_account(runtime(), name, pull=False, defer=True)
     except RateDeferred as exc:
-        raise task.retry(countdown=exc.retry_in, exc=exc) from exc
+        raise task.retry(
+            countdown=requeue_in(exc, runtime().settings.defer_after_s), exc=exc
+        ) from exc
     except LockHeld as exc:
         if reason == "webhook":
             raise task.retry(countdown=2.0, max_retries=30, exc=exc) from exc

@@ -152,3 +152,17 @@ def test_deferred_sync_journals_nothing_unsent_and_the_next_attempt_pushes_the_r
     assert pushed == 60  # 20 companies + 40 contacts, each pushed exactly once
     assert len(batches) == 60 // 5
     assert len(statuses) <= len(batches) + 1  # every attempt but the first pushed a batch
+
+
+@pytest.mark.parametrize("retry_in", [0.0, 0.1, 0.25, 0.9, 1.11, 30.0])
+def test_requeued_task_is_due_before_its_token_but_never_so_early_it_defers_again(retry_in):
+    """Due at the token, the re-queue's broker round trip was lost API time on every deferral."""
+    from crm_sync.distributed.celery_app import requeue_in
+
+    defer_after = 0.5
+    countdown = requeue_in(RateDeferred("hubspot:1", retry_in), defer_after)
+    assert 0.0 <= countdown <= retry_in
+    left_on_arrival = retry_in - countdown
+    assert left_on_arrival <= defer_after / 2  # slept in the worker, not deferred again
+    if retry_in >= defer_after / 2:
+        assert left_on_arrival == pytest.approx(defer_after / 2)

@@ -35,3 +35,20 @@ def sandbox_listener() -> Iterator[tuple[SandboxServer, SwitchableApp]]:
     switch = SwitchableApp()
     with SandboxServer(switch) as server:
         yield server, switch
+
+
+class CountingBudget:
+    """A shared rate budget that grants every token at once and counts them."""
+
+    def __init__(self) -> None:
+        self.taken = 0
+
+    def take(self, account: str, *, max_wait: float | None = None) -> float:
+        self.taken += 1
+        return 0.0
+
+
+@pytest.fixture
+def counting_budget() -> CountingBudget:
+    """What a :class:`~crm_sync.distributed.gate.RateGatedAdapter` charged, token by token."""
+    return CountingBudget()

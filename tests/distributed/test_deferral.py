@@ -59,17 +59,6 @@ def tight(tmp_path: Path) -> tuple[Runtime, FakeTime]:
     rt.close()
 
 
-class CountingBudget:
-    """Grants every token at once and counts them."""
-
-    def __init__(self) -> None:
-        self.taken = 0
-
-    def take(self, account: str, *, max_wait: float | None = None) -> float:
-        self.taken += 1
-        return 0.0
-
-
 def test_take_beyond_max_wait_raises_instead_of_sleeping(tmp_path):
     """An empty bucket raises RateDeferred naming the wait; without max_wait it sleeps it."""
     fake = FakeTime()
@@ -86,11 +75,11 @@ def test_take_beyond_max_wait_raises_instead_of_sleeping(tmp_path):
     store.close()
 
 
-def test_gate_charges_each_request_and_nothing_for_the_end_of_a_stream():
+def test_gate_charges_each_request_and_nothing_for_the_end_of_a_stream(counting_budget):
     """Three pages of companies cost three tokens: learning the stream ended costs none."""
     crm = InMemoryAdapter("m")
     crm.seed(companies=[Company(id=f"c{i}", name=f"C {i}") for i in range(12)])
-    budget = CountingBudget()
+    budget = counting_budget
     gated = RateGatedAdapter(crm, budget, "memory:m")  # type: ignore[arg-type]
     pages = list(gated.pull("companies", None, properties=[], page_size=5))
     assert len(pages) == 3

@@ -127,21 +127,12 @@ def test_pull_of_25000_contacts_in_one_window(adapter, sandbox):
     _check_once_each(adapter, sandbox, 25_000, EPOCH)
 
 
-class _CountingBudget:
-    """Grants every token at once and counts them."""
-
-    def __init__(self) -> None:
-        self.taken = 0
-
-    def take(self, account: str, *, max_wait: float | None = None) -> float:
-        self.taken += 1
-        return 0.0
-
-
-def test_shared_budget_is_charged_for_every_request_of_an_activities_page(adapter, sandbox):
+def test_shared_budget_is_charged_for_every_request_of_an_activities_page(
+    adapter, sandbox, counting_budget
+):
     """An activities page costs several HTTP requests; the distributed gate pays for each."""
     sandbox.load_book(generate_book(5, 8))
-    budget = _CountingBudget()
+    budget = counting_budget
     gated = RateGatedAdapter(adapter, budget, "hubspot:test")
     before = sum(adapter.api_calls().values())
     pages = list(gated.pull("activities", None, properties=[], page_size=500))

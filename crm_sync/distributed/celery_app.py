@@ -83,6 +83,11 @@ def requeue_in(exc: RateDeferred, defer_after_s: float) -> float:
     return max(exc.retry_in - defer_after_s / 2, 0.0)
 
 
+def _retry_deferred(task: Any, exc: RateDeferred) -> Any:
+    """The Retry to raise for a deferred task (unbounded: the budget guarantees a token)."""
+    return task.retry(countdown=requeue_in(exc, runtime().settings.defer_after_s), exc=exc)
+
+
 def _pull(task: Any, name: str, stream: str) -> dict[str, Any]:
     """Task body: one account, one object type; re-queued while the account's budget is dry."""
     if stream not in STREAMS:
@@ -92,9 +97,7 @@ def _pull(task: Any, name: str, stream: str) -> dict[str, Any]:
         resume = bool(task.request.retries)  # a deferred pull continues where it stopped
         return pull_stream(runtime(), name, stream, defer=True, resume=resume)
     except RateDeferred as exc:
-        raise task.retry(
-            countdown=requeue_in(exc, runtime().settings.defer_after_s), exc=exc
-        ) from exc
+        raise _retry_deferred(task, exc) from exc
 
 
 def _sync(
@@ -111,9 +114,7 @@ def _sync(
     try:
         record = sync_account(runtime(), name, pull=False, defer=True)
     except RateDeferred as exc:
-        raise task.retry(
-            countdown=requeue_in(exc, runtime().settings.defer_after_s), exc=exc
-        ) from exc
+        raise _retry_deferred(task, exc) from exc
     except LockHeld as exc:
         if reason == "webhook":
             raise task.retry(countdown=2.0, max_retries=30, exc=exc) from exc

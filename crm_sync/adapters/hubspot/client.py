@@ -32,6 +32,7 @@ from urllib.parse import quote, urlsplit
 from hubspot import HubSpot
 from urllib3.util.retry import Retry
 
+from crm_sync.adapters.base import RequestHook
 from crm_sync.adapters.hubspot.auth import TokenSource
 from crm_sync.adapters.hubspot.errors import translate, translate_status
 from crm_sync.adapters.hubspot.ratelimit import RequestWindow, window_for
@@ -110,7 +111,7 @@ class HubSpotClient:
         self.timeout_s = timeout_s
         self.calls: Counter[str] = Counter()
         self.status_counts: Counter[int] = Counter()
-        self.request_hook: Callable[[str], None] | None = None  # shared rate budget, if any
+        self.request_hook: RequestHook | None = None  # shared rate budget, if any
         self._sdk: Any = None
         self._token_in_use: str | None = None
         self._apis: dict[str, Any] = {}

@@ -36,6 +36,7 @@ from simple_salesforce.api import Salesforce
 from simple_salesforce.exceptions import SalesforceError
 from simple_salesforce.format import format_soql
 
+from crm_sync.adapters.base import RequestHook
 from crm_sync.adapters.salesforce.auth import TokenSource
 from crm_sync.adapters.salesforce.errors import ApiFailure, is_session_error, translate
 from crm_sync.errors import ConfigError, redact
@@ -167,7 +168,7 @@ class SalesforceClient:
             self.session.mount("https://", LoopbackAdapter(host, parts.port or 80))
         self.calls: Counter[str] = Counter()
         self.status_counts: Counter[int] = Counter()  # by HTTP status, for the demo/run record
-        self.request_hook: Callable[[str], None] | None = None  # shared rate budget, if any
+        self.request_hook: RequestHook | None = None  # shared rate budget, if any
         self.usage: tuple[int, int] | None = None
         self.refreshes = 0
         self._sf: Salesforce | None = None
